@@ -1,0 +1,39 @@
+"""One `Definitions`: assets, jobs, schedules and resources, configured from the environment."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import Definitions, EnvVar, load_assets_from_modules
+
+from hf_croissant_assets import settings
+from hf_croissant_assets.assets import listing, tables
+from hf_croissant_assets.jobs import daily_snapshot_job
+from hf_croissant_assets.resources import DuckDBResource, HubResource, LakeResource
+from hf_croissant_assets.schedules import daily_snapshot_schedule
+
+
+def build_resources() -> dict[str, object]:
+    """Resources from the environment (settings.py lists every variable and its default)."""
+    hub = HubResource(
+        endpoint=settings.HF_ENDPOINT.raw(),
+        # An EnvVar is resolved at run time and shown by name only: the token is never stored.
+        token=EnvVar(settings.HF_TOKEN.name) if os.environ.get(settings.HF_TOKEN.name) else None,
+        concurrency=settings.CONCURRENCY.as_int(1),
+        max_retries=settings.MAX_RETRIES.as_int(0),
+        grace_hours=settings.GRACE_HOURS.as_float(0.0),
+    )
+    hub.validate()
+    return {
+        "hub": hub,
+        "lake": LakeResource(uri=settings.LAKE.raw()),
+        "duckdb": DuckDBResource(path=settings.DUCKDB.raw()),
+    }
+
+
+defs = Definitions(
+    assets=load_assets_from_modules([listing, tables]),
+    jobs=[daily_snapshot_job],
+    schedules=[daily_snapshot_schedule],
+    resources=build_resources(),
+)

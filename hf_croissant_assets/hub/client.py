@@ -1,0 +1,362 @@
+"""An asyncio client for the two Hub endpoints the snapshot needs.
+
+Plain aiohttp, no Dagster: usable from a notebook, a benchmark or the assets alike.
+
+- `iter_listing` walks `GET /api/datasets` page by page, following `Link: rel="next"` to the end
+  (never stopping on a short page) and de-duplicating by `id`. Each page carries the next URL, so
+  a caller that stores it can resume a listing that failed on page 300.
+- `fetch_croissant` answers one dataset's Croissant document. Non-200 answers (400 no parquet
+  conversion, 401 gated, 404 gone) are data, returned, not raised.
+
+Both go through one request path: paced by `RateLimitPacer`, bounded by a semaphore, retried with
+jittered exponential backoff on 408/429/5xx, timeouts, connection resets and truncated or
+non-JSON bodies, honouring `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import aiohttp
+
+from hf_croissant_assets.hub.ratelimit import RateLimitPacer, parse_retry_after
+from hf_croissant_assets.schema import LISTING_EXPAND, VALID_LISTING_EXPAND
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_REASON_CHARS = 2000
+USER_AGENT = "hf_croissant_assets/0.1 (+daily dataset snapshot; aiohttp)"
+
+
+class HubError(Exception):
+    """A Hub request that could not be completed; the message names the URL and the status."""
+
+    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class HubConfigError(ValueError):
+    """A bad client setting (endpoint, expand field, limit)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """huggingface_hub retries 1, 2, 4, 8, 8 s; we do the same with jitter so workers spread out."""
+
+    max_retries: int = 5
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 8.0
+    timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise HubConfigError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.backoff_base_s < 0 or self.backoff_max_s < 0:
+            raise HubConfigError("backoff_base_s and backoff_max_s must be >= 0")
+        if self.timeout_s <= 0:
+            raise HubConfigError(f"timeout_s must be > 0, got {self.timeout_s}")
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before retry number `attempt` (0-based), with "equal jitter"."""
+        delay = min(self.backoff_max_s, self.backoff_base_s * (2**attempt))
+        return delay / 2 + random.uniform(0, delay / 2)
+
+
+@dataclass
+class ClientStats:
+    """What the client did; surfaced as materialization metadata."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    by_status: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    bytes_received: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "http_429": self.rate_limited,
+            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+            "errors": dict(self.errors),
+            "bytes_received": self.bytes_received,
+        }
+
+
+@dataclass
+class ListingPage:
+    url: str
+    next_url: str | None
+    items: list[dict[str, Any]]
+    request_time: str
+
+
+@dataclass
+class CroissantResponse:
+    """One dataset's answer. `status` is None only when no HTTP answer came at all."""
+
+    dataset: str
+    status: int | None
+    body: str | None
+    reason: str | None
+    request_time: str
+    attempts: int
+
+
+@dataclass
+class _Answer:
+    status: int | None
+    text: str | None
+    data: Any
+    reason: str | None
+    request_time: str
+    next_url: str | None
+    attempts: int
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def resolve_endpoint(endpoint: str | None = None) -> str:
+    """`endpoint`, else `HF_ENDPOINT`, else the real Hub; validated, without trailing slash."""
+    value = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise HubConfigError(
+            f"HF_ENDPOINT={value!r} is not an http(s) URL (expected e.g. {DEFAULT_ENDPOINT})"
+        )
+    return value.rstrip("/")
+
+
+def validate_expand(expand: Iterable[str]) -> tuple[str, ...]:
+    fields = tuple(expand)
+    unknown = sorted(set(fields) - VALID_LISTING_EXPAND)
+    if unknown:
+        raise HubConfigError(
+            f"unknown expand field(s) {unknown} for /api/datasets; valid: {sorted(VALID_LISTING_EXPAND)}"
+        )
+    if not fields:
+        raise HubConfigError(
+            "expand must name at least one field (an explicit list fixes the shape)"
+        )
+    return fields
+
+
+def _trim(text: str | None, limit: int = MAX_REASON_CHARS) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more chars]"
+
+
+class HubClient:
+    """Async Hub client. Use as `async with HubClient(...) as hub:`."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        token: str | None = None,
+        *,
+        concurrency: int = 16,
+        retry: RetryPolicy | None = None,
+        pacer: RateLimitPacer | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise HubConfigError(f"concurrency must be >= 1, got {concurrency}")
+        self.endpoint = resolve_endpoint(endpoint)
+        self._origin = urlsplit(self.endpoint)[:2]
+        self._token = token or None
+        self.concurrency = concurrency
+        self.retry = retry or RetryPolicy()
+        self.pacer = pacer or RateLimitPacer()
+        self.stats = ClientStats()
+        self._session: aiohttp.ClientSession | None = None
+        self._semaphore = asyncio.Semaphore(concurrency)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"HubClient(endpoint={self.endpoint!r}, token={'set' if self._token else 'unset'})"
+
+    async def __aenter__(self) -> HubClient:
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        self._session = aiohttp.ClientSession(
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=self.retry.timeout_s),
+            connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
+            raise_for_status=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- the one request path -------------------------------------------------------------
+
+    async def _get(self, url: str) -> _Answer:
+        """GET with pacing and retries. Returns the last answer; never raises for HTTP statuses.
+
+        A 200 must carry a JSON body; a body that does not parse (non-JSON, truncated) is retried
+        like a 5xx. Other statuses (400, 401, 404, ...) are answers: retrying cannot help.
+        """
+        if self._session is None:
+            raise RuntimeError("HubClient must be used as 'async with HubClient(...) as hub'")
+        attempts = 0
+        while True:
+            attempts += 1
+            answer = await self._attempt(url, attempts)
+            status = answer.status
+            retryable = (
+                status is None
+                or status in RETRY_STATUSES
+                or (status == 200 and answer.reason is not None)
+            )
+            if not retryable or attempts > self.retry.max_retries:
+                return answer
+            self.stats.retries += 1
+            # After a 429 the pacer already holds every sender until the window resets.
+            delay = 0.0 if status == 429 else self.retry.backoff(attempts - 1)
+            log.debug("retry %d of %s after %s (sleep %.2fs)", attempts, url, answer.reason, delay)
+            await asyncio.sleep(delay)
+
+    async def _attempt(self, url: str, attempt: int) -> _Answer:
+        assert self._session is not None
+        async with self._semaphore:
+            ticket = await self.pacer.acquire()
+            request_time = utc_now_iso()
+            self.stats.requests += 1
+            try:
+                async with self._session.get(url, allow_redirects=False) as resp:
+                    raw = await resp.read()
+                    status = resp.status
+                    self.pacer.observe(ticket, resp.headers)
+                    next_link = resp.links.get("next")
+                    next_url = str(next_link["url"]) if next_link else None
+                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                self.pacer.observe(ticket, {})
+                kind = type(exc).__name__
+                self.stats.errors[kind] += 1
+                reason = f"{kind}: {exc}" if str(exc) else kind
+                return _Answer(None, None, None, reason, request_time, None, attempt)
+        self.stats.by_status[status] += 1
+        self.stats.bytes_received += len(raw)
+        text = raw.decode("utf-8", errors="replace")
+        if status == 429:
+            self.stats.rate_limited += 1
+            self.pacer.rate_limited(retry_after)
+            return _Answer(status, text, None, _trim(text), request_time, None, attempt)
+        if status != 200:
+            return _Answer(status, text, None, _trim(text), request_time, None, attempt)
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            self.stats.errors["malformed_json"] += 1
+            reason = f"malformed JSON body ({exc}); starts with {_trim(text, 200)!r}"
+            return _Answer(status, text, None, reason, request_time, next_url, attempt)
+        return _Answer(status, text, data, None, request_time, next_url, attempt)
+
+    # -- listing --------------------------------------------------------------------------
+
+    def listing_url(self, expand: Iterable[str] = LISTING_EXPAND, limit: int = 1000) -> str:
+        if not 1 <= limit <= 1000:
+            raise HubConfigError(f"listing limit must be within 1..1000, got {limit}")
+        query = [("limit", str(limit))] + [("expand", f) for f in validate_expand(expand)]
+        return f"{self.endpoint}/api/datasets?{urlencode(query)}"
+
+    def _check_next_url(self, next_url: str) -> str:
+        """The token must only ever go to the configured endpoint, whatever a Link header says."""
+        if urlsplit(next_url)[:2] != self._origin:
+            raise HubError(
+                f"refusing to follow Link rel=next to another origin: {next_url!r} "
+                f"(HF_ENDPOINT is {self.endpoint!r})",
+                url=next_url,
+            )
+        return next_url
+
+    async def fetch_listing_page(self, url: str) -> ListingPage:
+        answer = await self._get(url)
+        if answer.status != 200 or answer.reason is not None:
+            raise HubError(
+                f"GET {url} failed after {answer.attempts} attempt(s): "
+                f"status {answer.status}: {answer.reason}",
+                url=url,
+                status=answer.status,
+            )
+        data = answer.data
+        if not isinstance(data, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("id"), str) for item in data
+        ):
+            raise HubError(
+                f"GET {url}: expected a JSON list of objects with a string 'id', "
+                f"got {_trim(answer.text, 200)!r}",
+                url=url,
+                status=answer.status,
+            )
+        next_url = self._check_next_url(answer.next_url) if answer.next_url else None
+        return ListingPage(url, next_url, data, answer.request_time)
+
+    async def iter_listing(
+        self,
+        expand: Iterable[str] = LISTING_EXPAND,
+        limit: int = 1000,
+        start_url: str | None = None,
+        seen: set[str] | None = None,
+    ) -> AsyncIterator[ListingPage]:
+        """Yield pages until the Hub gives no `rel="next"`; items already in `seen` are dropped.
+
+        Pass `start_url` (a stored `next_url`) and the ids already kept to resume a listing.
+        """
+        url = self._check_next_url(start_url) if start_url else self.listing_url(expand, limit)
+        seen = set() if seen is None else seen
+        while url:
+            page = await self.fetch_listing_page(url)
+            fresh = []
+            for item in page.items:
+                if item["id"] not in seen:
+                    seen.add(item["id"])
+                    fresh.append(item)
+            page.items = fresh
+            yield page
+            url = page.next_url
+
+    # -- croissant ------------------------------------------------------------------------
+
+    def croissant_url(self, dataset_id: str) -> str:
+        return f"{self.endpoint}/api/datasets/{quote(dataset_id, safe='/')}/croissant"
+
+    async def fetch_croissant(self, dataset_id: str) -> CroissantResponse:
+        """The document or the Hub's answer for one dataset; never raises for HTTP outcomes."""
+        answer = await self._get(self.croissant_url(dataset_id))
+        if answer.status == 200 and answer.reason is None:
+            body, reason = answer.text, None
+        else:
+            body = None
+            reason = answer.reason
+            if answer.status is None or answer.status in RETRY_STATUSES or answer.status == 200:
+                reason = f"gave up after {answer.attempts} attempt(s): {reason}"
+        return CroissantResponse(
+            dataset=dataset_id,
+            status=answer.status,
+            body=body,
+            reason=reason,
+            request_time=answer.request_time,
+            attempts=answer.attempts,
+        )

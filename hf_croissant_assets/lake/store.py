@@ -1,0 +1,368 @@
+"""The lake: Hive-partitioned parquet on a local folder or S3, through one `pyarrow.fs` code path.
+
+Layout (ARCHITECTURE §3)::
+
+    <lake>/hf_datasets/date=D/part-0.parquet           curated tables (DuckDB / Athena read these)
+    <lake>/hf_croissant/date=D/part-0.parquet
+    <lake>/_raw/listing/date=D/part-0.parquet           raw inputs curated tables are derived from
+    <lake>/_raw/croissant_records/date=D/part-0.parquet
+    <lake>/_staging/<name>/date=D/...                   resumable progress, removed on success
+    <lake>/_staging/_tmp/...                             files being written
+
+A partition is replaced atomically: the file is written completely under `_staging/_tmp/` and then
+moved onto its key (a rename locally; a server-side copy on S3, where a PUT or copy becomes visible
+whole). A reader sees the old complete partition or the new one, never half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date as Date
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from hf_croissant_assets.schema import DATASETS, with_version
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LAKE = "./data/lake"
+PART_FILE = "part-0.parquet"
+COMPRESSION = "zstd"
+
+#: Where each partitioned dataset lives under the lake root.
+DATASET_PREFIX: dict[str, str] = {
+    "hf_datasets": "hf_datasets",
+    "hf_croissant": "hf_croissant",
+    "raw_listing": "_raw/listing",
+    "croissant_records": "_raw/croissant_records",
+}
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_STAGING_NAME_RE = re.compile(r"^[a-z0-9_]+$")
+
+
+class LakeConfigError(ValueError):
+    """A bad lake setting (HF_CROISSANT_LAKE) or an unusable lake location."""
+
+
+class PartitionKeyError(ValueError):
+    """A partition key that is not a real YYYY-MM-DD date."""
+
+
+def validate_date(value: str) -> str:
+    """The partition key as given, if it is a real calendar date in YYYY-MM-DD form."""
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        raise PartitionKeyError(f"partition key {value!r} is not a date in YYYY-MM-DD form")
+    try:
+        Date.fromisoformat(value)
+    except ValueError as exc:
+        raise PartitionKeyError(f"partition key {value!r} is not a valid date: {exc}") from None
+    return value
+
+
+def _s3_filesystem(region: str | None = None) -> pafs.S3FileSystem:
+    """An S3 filesystem honouring the SDK's endpoint variables (pyarrow ignores them itself)."""
+    kwargs: dict[str, Any] = {}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise LakeConfigError(f"AWS_ENDPOINT_URL_S3/AWS_ENDPOINT_URL={endpoint!r} is not a URL")
+        kwargs["endpoint_override"] = parts.netloc
+        kwargs["scheme"] = parts.scheme
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        kwargs["region"] = region
+    return pafs.S3FileSystem(**kwargs)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: str
+    rows: int
+    bytes: int
+
+
+class LakeStore:
+    """Read and write whole partitions of the lake. Local path or `s3://bucket/prefix`."""
+
+    def __init__(self, uri: str = DEFAULT_LAKE) -> None:
+        uri = (uri or "").strip()
+        if not uri:
+            raise LakeConfigError(
+                "HF_CROISSANT_LAKE is empty: give a local folder or s3://bucket/prefix"
+            )
+        self.uri = uri
+        parts = urlsplit(uri)
+        if parts.scheme == "s3":
+            if not parts.netloc:
+                raise LakeConfigError(
+                    f"HF_CROISSANT_LAKE={uri!r} has no bucket (s3://bucket/prefix)"
+                )
+            self.is_s3 = True
+            self.bucket = parts.netloc
+            self.fs: pafs.FileSystem = _s3_filesystem()
+            self.root = f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
+        elif parts.scheme in ("", "file") or (len(parts.scheme) == 1 and os.name == "nt"):
+            self.is_s3 = False
+            self.bucket = None
+            local = parts.path if parts.scheme == "file" else uri
+            self.root = os.path.abspath(os.path.expanduser(local))
+            self.fs = pafs.LocalFileSystem()
+        else:
+            raise LakeConfigError(
+                f"HF_CROISSANT_LAKE={uri!r}: unsupported scheme {parts.scheme!r} "
+                "(use a local folder or s3://bucket/prefix)"
+            )
+
+    def __repr__(self) -> str:
+        return f"LakeStore({self.uri!r})"
+
+    # -- paths ----------------------------------------------------------------------------
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root, *parts])
+
+    def url(self, path: str) -> str:
+        """A path of this store as a URI other tools understand (DuckDB, polars, users)."""
+        return f"s3://{path}" if self.is_s3 else path
+
+    def dataset_dir(self, dataset: str) -> str:
+        if dataset not in DATASET_PREFIX:
+            raise KeyError(f"unknown lake dataset {dataset!r}; known: {sorted(DATASET_PREFIX)}")
+        return self.path(DATASET_PREFIX[dataset])
+
+    def partition_dir(self, dataset: str, date: str) -> str:
+        return f"{self.dataset_dir(dataset)}/date={validate_date(date)}"
+
+    def part_path(self, dataset: str, date: str) -> str:
+        return f"{self.partition_dir(dataset, date)}/{PART_FILE}"
+
+    def glob(self, dataset: str) -> str:
+        """The glob over every partition, for DuckDB's read_parquet."""
+        return self.url(f"{self.dataset_dir(dataset)}/date=*/*.parquet")
+
+    # -- checks ---------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Fail early, naming the setting, when the lake cannot be used at all."""
+        try:
+            if self.is_s3:
+                info = self.fs.get_file_info(self.bucket)
+                if info.type == pafs.FileType.NotFound:
+                    raise LakeConfigError(
+                        f"HF_CROISSANT_LAKE={self.uri!r}: bucket {self.bucket!r} does not exist"
+                    )
+            else:
+                self.fs.create_dir(self.root, recursive=True)
+                probe = self.path(f".write-probe-{uuid.uuid4().hex}")
+                with self.fs.open_output_stream(probe) as out:
+                    out.write(b"ok")
+                self.fs.delete_file(probe)
+        except LakeConfigError:
+            raise
+        except OSError as exc:
+            raise LakeConfigError(f"HF_CROISSANT_LAKE={self.uri!r} is not usable: {exc}") from exc
+
+    # -- partitions -----------------------------------------------------------------------
+
+    def exists(self, dataset: str, date: str) -> bool:
+        return self.fs.get_file_info(self.part_path(dataset, date)).type == pafs.FileType.File
+
+    def dates(self, dataset: str) -> list[str]:
+        """Dates with a complete partition file, ascending."""
+        selector = pafs.FileSelector(self.dataset_dir(dataset), allow_not_found=True)
+        found = []
+        for info in self.fs.get_file_info(selector):
+            name = info.base_name
+            if info.type == pafs.FileType.Directory and name.startswith("date="):
+                day = name[len("date=") :]
+                if _DATE_RE.match(day) and self.exists(dataset, day):
+                    found.append(day)
+        return sorted(found)
+
+    def newest_before(self, dataset: str, date: str) -> str | None:
+        """The newest partition strictly earlier than `date` (not necessarily the day before)."""
+        validate_date(date)
+        earlier = [d for d in self.dates(dataset) if d < date]
+        return earlier[-1] if earlier else None
+
+    @contextmanager
+    def writer(
+        self, dataset: str, date: str, schema: pa.Schema | None = None
+    ) -> Iterator[PartitionWriter]:
+        """Stream record batches into the day's partition; it replaces the old one on success.
+
+        If the body raises, nothing is published and the previous partition stays as it was.
+        """
+        schema = schema or DATASETS[dataset]
+        final = self.part_path(dataset, date)
+        tmp_dir = self.path("_staging", "_tmp")
+        self.fs.create_dir(tmp_dir, recursive=True)
+        tmp = f"{tmp_dir}/{DATASET_PREFIX[dataset].replace('/', '__')}-{date}-{uuid.uuid4().hex}.parquet"
+        writer = PartitionWriter(self.fs, tmp, schema)
+        try:
+            yield writer
+            writer.close()
+            self.fs.create_dir(self.partition_dir(dataset, date), recursive=True)
+            self.fs.move(tmp, final)
+        except BaseException:
+            writer.abort()
+            self._delete_quietly(tmp)
+            raise
+        self._remove_stale_parts(dataset, date)
+        writer.result = WriteResult(path=self.url(final), rows=writer.rows, bytes=writer.bytes)
+
+    def write_table(self, dataset: str, date: str, table: pa.Table) -> WriteResult:
+        with self.writer(dataset, date, table.schema) as w:
+            w.write(table)
+        return w.result
+
+    def _remove_stale_parts(self, dataset: str, date: str) -> None:
+        selector = pafs.FileSelector(self.partition_dir(dataset, date), allow_not_found=True)
+        for info in self.fs.get_file_info(selector):
+            if info.type == pafs.FileType.File and info.base_name != PART_FILE:
+                self._delete_quietly(info.path)
+
+    def _delete_quietly(self, path: str) -> None:
+        try:
+            self.fs.delete_file(path)
+        except (FileNotFoundError, OSError):
+            pass
+
+    def parquet_file(self, dataset: str, date: str) -> pq.ParquetFile:
+        path = self.part_path(dataset, date)
+        try:
+            return pq.ParquetFile(self.fs.open_input_file(path))
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"no {dataset} partition for {date} at {self.url(path)}"
+            ) from None
+
+    def iter_batches(
+        self, dataset: str, date: str, columns: list[str] | None = None, batch_size: int = 8192
+    ) -> Iterator[pa.RecordBatch]:
+        """The partition's rows in bounded batches (memory does not grow with the day)."""
+        yield from self.parquet_file(dataset, date).iter_batches(
+            batch_size=batch_size, columns=columns
+        )
+
+    def read_table(self, dataset: str, date: str, columns: list[str] | None = None) -> pa.Table:
+        return self.parquet_file(dataset, date).read(columns=columns)
+
+    def num_rows(self, dataset: str, date: str) -> int:
+        return self.parquet_file(dataset, date).metadata.num_rows
+
+    def delete_partition(self, dataset: str, date: str) -> None:
+        try:
+            self.fs.delete_dir(self.partition_dir(dataset, date))
+        except FileNotFoundError:
+            pass
+
+    # -- staging (resumable progress) -----------------------------------------------------
+
+    def staging_dir(self, name: str, date: str) -> str:
+        if not _STAGING_NAME_RE.match(name):
+            raise ValueError(f"bad staging name {name!r}")
+        return self.path("_staging", name, f"date={validate_date(date)}")
+
+    def write_staging_table(self, name: str, date: str, file_name: str, table: pa.Table) -> str:
+        """Write one checkpoint file atomically (tmp + move), so a kill never leaves half a batch."""
+        directory = self.staging_dir(name, date)
+        self.fs.create_dir(directory, recursive=True)
+        final = f"{directory}/{file_name}"
+        tmp = f"{directory}/.{file_name}.{uuid.uuid4().hex}.tmp"
+        with self.fs.open_output_stream(tmp) as out:
+            pq.write_table(table, out, compression=COMPRESSION)
+        self.fs.move(tmp, final)
+        return final
+
+    def staging_files(self, name: str, date: str, suffix: str = ".parquet") -> list[str]:
+        selector = pafs.FileSelector(self.staging_dir(name, date), allow_not_found=True)
+        return sorted(
+            info.path
+            for info in self.fs.get_file_info(selector)
+            if info.type == pafs.FileType.File
+            and info.base_name.endswith(suffix)
+            and not info.base_name.startswith(".")
+        )
+
+    def read_staging_file(self, path: str, columns: list[str] | None = None) -> pa.Table:
+        with self.fs.open_input_file(path) as f:
+            return pq.read_table(f, columns=columns)
+
+    def write_state(self, name: str, date: str, state: dict[str, Any]) -> None:
+        directory = self.staging_dir(name, date)
+        self.fs.create_dir(directory, recursive=True)
+        tmp = f"{directory}/.state.{uuid.uuid4().hex}.tmp"
+        with self.fs.open_output_stream(tmp) as out:
+            out.write(json.dumps(state, sort_keys=True).encode())
+        self.fs.move(tmp, f"{directory}/state.json")
+
+    def read_state(self, name: str, date: str) -> dict[str, Any] | None:
+        path = f"{self.staging_dir(name, date)}/state.json"
+        try:
+            with self.fs.open_input_stream(path) as f:
+                return json.loads(f.read().decode())
+        except FileNotFoundError:
+            return None
+
+    def clear_staging(self, name: str, date: str) -> None:
+        try:
+            self.fs.delete_dir(self.staging_dir(name, date))
+        except FileNotFoundError:
+            pass
+
+
+class PartitionWriter:
+    """A parquet writer on a temporary file; `LakeStore.writer` publishes or discards it."""
+
+    def __init__(self, fs: pafs.FileSystem, path: str, schema: pa.Schema) -> None:
+        self.path = path
+        self.schema = with_version(schema)
+        self._stream = fs.open_output_stream(path)
+        self._writer = pq.ParquetWriter(self._stream, self.schema, compression=COMPRESSION)
+        self.rows = 0
+        self.bytes = 0
+        self.result: WriteResult | None = None
+        self._closed = False
+
+    def write(self, data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> None:
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        elif not isinstance(data, pa.Table):
+            for batch in data:
+                self.write(batch)
+            return
+        if data.num_rows == 0:
+            return
+        table = data.select(self.schema.names).cast(self.schema)
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._writer.close()
+            self.bytes = self._stream.tell()
+            self._stream.close()
+
+    def abort(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self._writer.close()
+                self._stream.close()
+            except Exception:  # noqa: BLE001 - the file is discarded anyway
+                pass

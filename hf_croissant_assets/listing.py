@@ -1,0 +1,120 @@
+"""The day's full dataset listing -> the raw listing partition, resumably; then `hf_datasets`.
+
+A 500k-dataset listing is ~500 pages. Pages are checkpointed in batches under
+`_staging/listing/date=D/` together with the next-page URL the Hub gave (a stateless keyset
+cursor), so a crawl that fails on page 300 resumes from page 300 instead of page 1. Ids already
+checkpointed are remembered, so a page fetched twice adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from hf_croissant_assets.curation import curate_listing_batch, raw_listing_table
+from hf_croissant_assets.hub.client import HubClient
+from hf_croissant_assets.lake.store import LakeStore, WriteResult
+from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING
+
+log = logging.getLogger(__name__)
+
+STAGING = "listing"
+
+
+@dataclass
+class ListingResult:
+    rows: int
+    pages: int
+    resumed_from_page: int
+    write: WriteResult
+    client_stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _staged_ids(store: LakeStore, date: str) -> tuple[set[str], int]:
+    seen: set[str] = set()
+    files = store.staging_files(STAGING, date)
+    for path in files:
+        seen.update(store.read_staging_file(path, columns=["id"]).column("id").to_pylist())
+    return seen, len(files)
+
+
+async def crawl_listing(
+    client: HubClient,
+    store: LakeStore,
+    date: str,
+    *,
+    expand: Iterable[str] = LISTING_EXPAND,
+    checkpoint_pages: int = 25,
+    logger: logging.Logger | Any = log,
+) -> ListingResult:
+    """List every dataset into `<lake>/_raw/listing/date=D/`, resuming from `_staging/`."""
+    expand = tuple(expand)
+    state = store.read_state(STAGING, date) or {}
+    seen, batches = _staged_ids(store, date)
+    start_url = state.get("next_url") if state.get("expand") == list(expand) else None
+    pages_before = int(state.get("pages", 0)) if start_url else 0
+    done = bool(state.get("done")) and state.get("expand") == list(expand)
+    if start_url or done:
+        logger.info(
+            f"resuming the {date} listing after page {pages_before} with {len(seen)} datasets "
+            f"already checkpointed"
+        )
+    elif seen:
+        logger.info(f"restarting the {date} listing; {len(seen)} checkpointed datasets kept")
+
+    pages = pages_before
+    buffer: list[pa.Table] = []
+    started = time.monotonic()
+    if not done:
+        async for page in client.iter_listing(expand, start_url=start_url, seen=seen):
+            pages += 1
+            if page.items:
+                buffer.append(raw_listing_table(page.items, page.request_time))
+            last = page.next_url is None
+            if buffer and (pages % checkpoint_pages == 0 or last):
+                store.write_staging_table(
+                    STAGING, date, f"batch-{batches:06d}.parquet", pa.concat_tables(buffer)
+                )
+                batches += 1
+                buffer = []
+            if pages % checkpoint_pages == 0 or last:
+                store.write_state(
+                    STAGING,
+                    date,
+                    {
+                        "next_url": page.next_url,
+                        "pages": pages,
+                        "expand": list(expand),
+                        "done": last,
+                    },
+                )
+                rate = (pages - pages_before) / max(time.monotonic() - started, 1e-9)
+                logger.info(
+                    f"listing {date}: {pages} pages, {len(seen)} datasets ({rate:.1f} pages/s)"
+                )
+
+    with store.writer("raw_listing", date, RAW_LISTING) as writer:
+        for path in store.staging_files(STAGING, date):
+            writer.write(store.read_staging_file(path))
+    store.clear_staging(STAGING, date)
+    logger.info(f"listing {date}: wrote {writer.rows} datasets to {writer.result.path}")
+    return ListingResult(
+        rows=writer.rows,
+        pages=pages,
+        resumed_from_page=pages_before,
+        write=writer.result,
+        client_stats=client.stats.as_dict(),
+    )
+
+
+def curate_datasets(store: LakeStore, date: str, batch_size: int = 20_000) -> WriteResult:
+    """Re-derivable from the raw listing alone: this is what a backfill of `hf_datasets` runs."""
+    with store.writer("hf_datasets", date) as writer:
+        for batch in store.iter_batches("raw_listing", date, batch_size=batch_size):
+            writer.write(curate_listing_batch(batch))
+    return writer.result

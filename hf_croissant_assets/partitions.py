@@ -1,0 +1,56 @@
+"""The daily partitions and the rule that fetching assets can only observe today.
+
+A partition D is "the Hub as seen during UTC day D". The Hub can only be observed now, so a
+fetching asset materialized for another day would label today's data with a wrong date; it fails
+instead. Everything derived from stored raw data can be backfilled freely.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from dagster import DailyPartitionsDefinition
+
+from hf_croissant_assets import settings
+from hf_croissant_assets.lake.store import validate_date
+
+
+class NotObservableError(Exception):
+    """A fetching asset was asked for a day the Hub can no longer be observed in."""
+
+
+def _start_date() -> str:
+    value = settings.START_DATE.raw() or "2026-01-01"
+    try:
+        return validate_date(value)
+    except ValueError as exc:
+        raise settings.SettingError(f"{settings.START_DATE.name}: {exc}") from None
+
+
+#: end_offset=1 makes today's (still running) UTC day a partition: the daily snapshot is "today".
+daily_partitions = DailyPartitionsDefinition(start_date=_start_date(), timezone="UTC", end_offset=1)
+
+
+def observable_day(
+    partition_key: str, now: datetime | None = None, grace_hours: float = 2.0
+) -> str:
+    """Return the key if the Hub can be observed for it now, else raise with the reason.
+
+    Today (UTC) is always observable; yesterday only within `grace_hours` after midnight, so a
+    run scheduled just before midnight that starts late still lands in its own day.
+    """
+    day = date.fromisoformat(validate_date(partition_key))
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    today = now.date()
+    if day == today:
+        return partition_key
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    if day == today - timedelta(days=1) and now - midnight <= timedelta(hours=grace_hours):
+        return partition_key
+    raise NotObservableError(
+        f"partition {partition_key} cannot be fetched now: the Hub can only be observed as it is "
+        f"today ({today.isoformat()} UTC, grace {grace_hours:g} h after midnight), and fetching "
+        f"it would label today's data with {partition_key}. Past days are re-derived from the raw "
+        f"data already stored: materialize hf_datasets / hf_croissant and the tables for them "
+        f"instead of the fetching assets."
+    )

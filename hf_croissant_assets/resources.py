@@ -1,0 +1,95 @@
+"""Dagster resources: thin, validated wrappers around the plain layers below them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import Field, PrivateAttr
+
+from hf_croissant_assets import settings
+from hf_croissant_assets.hub.client import HubClient, HubConfigError, RetryPolicy, resolve_endpoint
+from hf_croissant_assets.lake.store import LakeStore
+from hf_croissant_assets.partitions import observable_day
+from hf_croissant_assets.warehouse import duckdb as duck
+
+
+class HubResource(ConfigurableResource):
+    """The Hugging Face Hub (or its emulator): endpoint, token, pacing and retry settings."""
+
+    endpoint: str = Field(default="https://huggingface.co", description="HF_ENDPOINT")
+    token: str | None = Field(default=None, description="HF_TOKEN (from the environment only)")
+    concurrency: int = Field(default=16, description="requests in flight at most")
+    max_retries: int = 5
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 8.0
+    timeout_s: float = 60.0
+    grace_hours: float = Field(
+        default=2.0, description="after UTC midnight, yesterday is still fetchable"
+    )
+    pinned_now: str | None = Field(
+        default=None,
+        description="ISO time used instead of the clock for the today-only rule (emulator tests only)",
+    )
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        try:
+            resolve_endpoint(self.endpoint)
+            RetryPolicy(self.max_retries, self.backoff_base_s, self.backoff_max_s, self.timeout_s)
+        except HubConfigError as exc:
+            raise settings.SettingError(str(exc)) from None
+        if self.concurrency < 1:
+            raise settings.SettingError(
+                f"{settings.CONCURRENCY.name}={self.concurrency} must be >= 1"
+            )
+        if self.grace_hours < 0:
+            raise settings.SettingError(
+                f"{settings.GRACE_HOURS.name}={self.grace_hours} must be >= 0"
+            )
+
+    def client(self) -> HubClient:
+        return HubClient(
+            self.endpoint,
+            self.token,
+            concurrency=self.concurrency,
+            retry=RetryPolicy(
+                self.max_retries, self.backoff_base_s, self.backoff_max_s, self.timeout_s
+            ),
+        )
+
+    def now(self) -> datetime:
+        if self.pinned_now:
+            return datetime.fromisoformat(self.pinned_now).astimezone(UTC)
+        return datetime.now(UTC)
+
+    def observable_day(self, partition_key: str) -> str:
+        return observable_day(partition_key, self.now(), self.grace_hours)
+
+
+class LakeResource(ConfigurableResource):
+    """The parquet lake: a local folder (embedded default) or s3://bucket/prefix."""
+
+    uri: str = Field(default="./data/lake", description="HF_CROISSANT_LAKE")
+
+    _store: LakeStore | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self.store().check()
+
+    def store(self) -> LakeStore:
+        if self._store is None:
+            self._store = LakeStore(self.uri)
+        return self._store
+
+
+class DuckDBResource(ConfigurableResource):
+    """The embedded SQL engine's database file (views over the lake)."""
+
+    path: str = Field(default="./data/hf_croissant.duckdb", description="HF_CROISSANT_DUCKDB")
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        return duck.connect(self.path, read_only=read_only)

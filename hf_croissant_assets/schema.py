@@ -1,0 +1,175 @@
+"""The table schemas: the single source of truth.
+
+The parquet writers, the schema asset checks, the Athena DDL, the DuckDB views and the test of
+`analytics/query.sql` all derive from the `pa.Schema` objects below. Nothing else in the project
+spells a column list.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+#: Bumped whenever a table's columns change in a non-additive way. Stored in the parquet
+#: key-value metadata so a reader (or a bootstrap from a published snapshot) can refuse a
+#: file it does not understand.
+SCHEMA_VERSION = "1"
+
+#: Fields requested from `GET /api/datasets` with `expand=`. An explicit list keeps the
+#: response shape fixed (ARCHITECTURE §5). `cardData` and `siblings` are left out on purpose:
+#: they are large and not needed by any table, and the listing must stay cheap.
+LISTING_EXPAND: tuple[str, ...] = (
+    "author",
+    "createdAt",
+    "description",
+    "disabled",
+    "downloads",
+    "downloadsAllTime",
+    "gated",
+    "lastModified",
+    "likes",
+    "paperswithcode_id",
+    "private",
+    "sha",
+    "tags",
+    "trendingScore",
+    "usedStorage",
+)
+
+#: Every value the Hub accepts for `expand` on the dataset listing; anything else is a 400.
+VALID_LISTING_EXPAND: frozenset[str] = frozenset(
+    {
+        "author",
+        "cardData",
+        "citation",
+        "createdAt",
+        "description",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "gated",
+        "lastModified",
+        "likes",
+        "mainSize",
+        "paperswithcode_id",
+        "private",
+        "resourceGroup",
+        "sha",
+        "siblings",
+        "tags",
+        "trendingScore",
+        "usedStorage",
+    }
+)
+
+TIMESTAMP = pa.timestamp("ms", tz="UTC")
+
+
+def _field(name: str, type_: pa.DataType, comment: str = "") -> pa.Field:
+    meta = {b"comment": comment.encode()} if comment else None
+    return pa.field(name, type_, nullable=True, metadata=meta)
+
+
+#: Raw listing as fetched: one row per dataset id, the Hub's JSON object kept verbatim so that
+#: curated tables can be re-derived (backfilled) after a parser fix or a new column.
+RAW_LISTING = pa.schema(
+    [
+        _field("id", pa.string(), "dataset id as listed"),
+        _field("request_time", pa.string(), "ISO-8601 UTC time the page was fetched"),
+        _field("item", pa.string(), "the listing object as JSON text, untouched"),
+    ]
+)
+
+#: `hf_datasets`: the seed job's columns, names and order (ARCHITECTURE §4), then additions.
+#: `downloads_all_time` and `used_storage` are bigint: the seed's int would overflow.
+HF_DATASETS = pa.schema(
+    [
+        _field("request_time", pa.string(), "ISO-8601 UTC time the listing page was fetched"),
+        _field("dataset", pa.string(), "dataset id, e.g. rajpurkar/squad_v2"),
+        _field("author", pa.string()),
+        _field("created_at", TIMESTAMP),
+        _field("last_modified", TIMESTAMP),
+        _field("private", pa.bool_()),
+        _field("disabled", pa.bool_()),
+        _field("gated", pa.string(), "false, auto or manual"),
+        _field("downloads", pa.int32(), "downloads over the last 30 days"),
+        _field("downloads_all_time", pa.int64(), "widened from the seed's int: overflows"),
+        _field("tags", pa.list_(pa.string())),
+        _field("license", pa.string(), "from the license: tag"),
+        _field("trending_score", pa.float64()),
+        # Additions after the seed columns.
+        _field("likes", pa.int32()),
+        _field("sha", pa.string(), "git sha of the repo head"),
+        _field("used_storage", pa.int64(), "bytes"),
+        _field("description", pa.string()),
+        _field("paperswithcode_id", pa.string()),
+    ]
+)
+
+#: Raw Croissant fetch results: one row per listed dataset per day, fetched that day or
+#: carried forward from the newest earlier snapshot. `hf_croissant` is derived from it.
+CROISSANT_RECORDS = pa.schema(
+    [
+        _field("dataset", pa.string()),
+        _field(
+            "request_time",
+            pa.string(),
+            "ISO-8601 UTC time the document was fetched; may be an earlier day",
+        ),
+        _field("status", pa.int32(), "HTTP status, null if never fetched"),
+        _field("reason", pa.string(), "error body or message for a non-200 or malformed answer"),
+        _field("croissant", pa.string(), "the raw JSON-LD text, untouched"),
+        _field("sha", pa.string(), "repo sha when the document was fetched"),
+        _field("last_modified", TIMESTAMP, "repo lastModified when the document was fetched"),
+    ]
+)
+
+#: Typed columns extracted by `croissant.parse_croissant` (the parser returns exactly these keys).
+CROISSANT_PARSED = pa.schema(
+    [
+        _field("conforms_to", pa.string(), "first dct:conformsTo value"),
+        _field("name", pa.string()),
+        _field("description", pa.string()),
+        _field("license_url", pa.string()),
+        _field("url", pa.string()),
+        _field("keywords", pa.list_(pa.string())),
+        _field("creator_name", pa.string()),
+        _field("date_published", pa.string()),
+        _field("version", pa.string()),
+        _field("cite_as", pa.string()),
+        _field("record_set_count", pa.int32()),
+        _field("record_set_names", pa.list_(pa.string())),
+        _field("file_object_count", pa.int32()),
+        _field("file_set_count", pa.int32()),
+        _field("field_count", pa.int32()),
+        _field("encoding_formats", pa.list_(pa.string())),
+        _field("parse_error", pa.string(), "why the document could not be (fully) parsed"),
+    ]
+)
+
+#: `hf_croissant`: the raw record followed by the typed columns.
+HF_CROISSANT = pa.schema(list(CROISSANT_RECORDS) + list(CROISSANT_PARSED))
+
+#: The lake tables exposed through DuckDB / Athena, by name.
+TABLES: dict[str, pa.Schema] = {
+    "hf_datasets": HF_DATASETS,
+    "hf_croissant": HF_CROISSANT,
+}
+
+#: Every partitioned dataset in the lake (tables and raw), by name.
+DATASETS: dict[str, pa.Schema] = {
+    **TABLES,
+    "raw_listing": RAW_LISTING,
+    "croissant_records": CROISSANT_RECORDS,
+}
+
+
+def with_version(schema: pa.Schema) -> pa.Schema:
+    """Attach the schema version to the parquet key-value metadata."""
+    meta = dict(schema.metadata or {})
+    meta[b"hf_croissant_assets.schema_version"] = SCHEMA_VERSION.encode()
+    return schema.with_metadata(meta)
+
+
+def strip_field_metadata(schema: pa.Schema) -> pa.Schema:
+    """Schema without comments or version, for comparing a written file with the declaration."""
+    return pa.schema([pa.field(f.name, f.type, f.nullable) for f in schema])
