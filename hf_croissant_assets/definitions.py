@@ -7,9 +7,9 @@ import os
 from dagster import Definitions, EnvVar, load_assets_from_modules
 
 from hf_croissant_assets import settings
-from hf_croissant_assets.assets import listing, tables
+from hf_croissant_assets.assets import croissant, listing, tables
 from hf_croissant_assets.jobs import daily_snapshot_job
-from hf_croissant_assets.resources import DuckDBResource, HubResource, LakeResource
+from hf_croissant_assets.resources import CrawlSettings, DuckDBResource, HubResource, LakeResource
 from hf_croissant_assets.schedules import daily_snapshot_schedule
 
 
@@ -24,7 +24,14 @@ def build_resources() -> dict[str, object]:
         grace_hours=settings.GRACE_HOURS.as_float(0.0),
     )
     hub.validate()
+    crawl = CrawlSettings(
+        max_requests=settings.MAX_REQUESTS.as_int(0),
+        max_duration_s=settings.MAX_DURATION.as_float(0.0),
+        refresh_after_days=settings.REFRESH_DAYS.as_float(0.0),
+    )
+    crawl.validate()
     return {
+        "crawl": crawl,
         "hub": hub,
         "lake": LakeResource(uri=settings.LAKE.raw()),
         "duckdb": DuckDBResource(path=settings.DUCKDB.raw()),
@@ -32,7 +39,7 @@ def build_resources() -> dict[str, object]:
 
 
 defs = Definitions(
-    assets=load_assets_from_modules([listing, tables]),
+    assets=load_assets_from_modules([listing, croissant, tables]),
     jobs=[daily_snapshot_job],
     schedules=[daily_snapshot_schedule],
     resources=build_resources(),

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from hf_croissant_assets.curation import curate_listing_batch, raw_listing_table
+from hf_croissant_assets.curation import raw_listing_table
 from hf_croissant_assets.hub.client import HubClient
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
 from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING
@@ -110,11 +110,3 @@ async def crawl_listing(
         write=writer.result,
         client_stats=client.stats.as_dict(),
     )
-
-
-def curate_datasets(store: LakeStore, date: str, batch_size: int = 20_000) -> WriteResult:
-    """Re-derivable from the raw listing alone: this is what a backfill of `hf_datasets` runs."""
-    with store.writer("hf_datasets", date) as writer:
-        for batch in store.iter_batches("raw_listing", date, batch_size=batch_size):
-            writer.write(curate_listing_batch(batch))
-    return writer.result

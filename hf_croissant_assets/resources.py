@@ -9,6 +9,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from hf_croissant_assets import settings
+from hf_croissant_assets.crawl import Budget
 from hf_croissant_assets.hub.client import HubClient, HubConfigError, RetryPolicy, resolve_endpoint
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.partitions import observable_day
@@ -93,3 +94,36 @@ class DuckDBResource(ConfigurableResource):
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return duck.connect(self.path, read_only=read_only)
+
+
+class CrawlSettings(ConfigurableResource):
+    """How much Croissant fetching one run may do (the per-run budget) and when to refresh."""
+
+    max_requests: int | None = Field(
+        default=None, description="HF_CROISSANT_MAX_REQUESTS; None = derived from the rate limit"
+    )
+    max_duration_s: float = Field(default=64800.0, description="HF_CROISSANT_MAX_DURATION_S")
+    refresh_after_days: float = Field(default=7.0, description="HF_CROISSANT_REFRESH_DAYS")
+    batch_size: int = Field(default=1000, description="documents per staged checkpoint batch")
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if self.max_requests is not None and self.max_requests < 0:
+            raise settings.SettingError(
+                f"{settings.MAX_REQUESTS.name}={self.max_requests} must be >= 0"
+            )
+        if self.max_duration_s < 0:
+            raise settings.SettingError(
+                f"{settings.MAX_DURATION.name}={self.max_duration_s} must be >= 0"
+            )
+        if self.refresh_after_days < 0:
+            raise settings.SettingError(
+                f"{settings.REFRESH_DAYS.name}={self.refresh_after_days} must be >= 0"
+            )
+        if self.batch_size < 1:
+            raise settings.SettingError(f"batch_size={self.batch_size} must be >= 1")
+
+    def budget(self) -> Budget:
+        return Budget(max_requests=self.max_requests, max_duration_s=self.max_duration_s)

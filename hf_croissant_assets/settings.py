@@ -75,6 +75,11 @@ MAX_DURATION = Setting(
     "64800",
     "Croissant fetching stops after this many seconds (18 h).",
 )
+REFRESH_DAYS = Setting(
+    "HF_CROISSANT_REFRESH_DAYS",
+    "7",
+    "Unchanged documents older than this many days are refreshed, stalest first, within the budget.",
+)
 START_DATE = Setting("HF_CROISSANT_START_DATE", "2026-01-01", "First daily partition (UTC).")
 SCHEDULE_HOUR = Setting("HF_CROISSANT_SCHEDULE_HOUR", "1", "UTC hour of the daily schedule (0-23).")
 GRACE_HOURS = Setting(
@@ -92,6 +97,7 @@ ALL: tuple[Setting, ...] = (
     MAX_RETRIES,
     MAX_REQUESTS,
     MAX_DURATION,
+    REFRESH_DAYS,
     START_DATE,
     SCHEDULE_HOUR,
     GRACE_HOURS,

@@ -5,7 +5,8 @@ import asyncio
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from hf_croissant_assets.assets.metadata import table_metadata
-from hf_croissant_assets.listing import crawl_listing, curate_datasets
+from hf_croissant_assets.derive import curate_datasets
+from hf_croissant_assets.listing import crawl_listing
 from hf_croissant_assets.partitions import daily_partitions
 from hf_croissant_assets.resources import HubResource, LakeResource
 from hf_croissant_assets.schema import HF_DATASETS

@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from hf_croissant_assets.assets.croissant import hf_croissant
 from hf_croissant_assets.assets.listing import hf_datasets
 from hf_croissant_assets.partitions import daily_partitions
 from hf_croissant_assets.resources import DuckDBResource, LakeResource
@@ -11,7 +12,7 @@ from hf_croissant_assets.warehouse.duckdb import register_views
 
 @asset(
     partitions_def=daily_partitions,
-    deps=[hf_datasets],
+    deps=[hf_datasets, hf_croissant],
     group_name="warehouse",
     kinds={"duckdb"},
     description="DuckDB views `hf_datasets`, `hf_croissant` over every partition of the lake, in "
