@@ -42,29 +42,25 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import DagsterInstance, materialize
 
-    from hf_croissant_assets.definitions import defs
+    from hf_croissant_assets.definitions import all_assets, resources
     from hf_croissant_assets.lake.store import validate_date
 
     validate_date(args.date)
-    graph = defs.resolve_asset_graph()
-    selected = (
-        list(graph.get_all_asset_keys())
-        if args.select == "*"
-        else [k for k in graph.get_all_asset_keys() if k.to_user_string() in args.select.split(",")]
-    )
-    if not selected:
-        parser.error(f"--select {args.select!r} matches no asset")
-    assets = [defs.resolve_assets_def(key) for key in selected]
+    keys = {key.to_user_string(): key for a in all_assets for key in a.keys}
+    wanted = list(keys) if args.select == "*" else [s.strip() for s in args.select.split(",")]
+    unknown = sorted(set(wanted) - set(keys))
+    if unknown:
+        parser.error(f"--select: unknown asset(s) {unknown}; known: {sorted(keys)}")
     result = materialize(
-        list({id(a): a for a in assets}.values()),
+        all_assets,
         partition_key=args.date,
-        resources=defs.resources,
+        resources=resources,
         instance=DagsterInstance.get(),
-        selection=selected,
+        selection=[keys[name] for name in wanted],
         raise_on_error=False,
     )
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.step_materialization_data.materialization
         rows = mat.metadata.get("dagster/row_count")
         print(
             f"materialized {mat.asset_key.to_user_string()} [{args.date}]: rows={rows.value if rows else '-'}"
@@ -72,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
-                print(
-                    f"FAILED {event.step_key}: {event.step_failure_data.error.message}",
-                    file=sys.stderr,
-                )
+                error = event.step_failure_data.error
+                while (error.cause or error.context) is not None:  # the user's error is inside
+                    error = error.cause or error.context
+                print(f"FAILED {event.step_key}: {error.message.strip()}", file=sys.stderr)
         return 1
     return 0
 

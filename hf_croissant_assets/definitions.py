@@ -38,9 +38,12 @@ def build_resources() -> dict[str, object]:
     }
 
 
+all_assets = load_assets_from_modules([listing, croissant, tables])
+resources = build_resources()
+
 defs = Definitions(
-    assets=load_assets_from_modules([listing, croissant, tables]),
+    assets=all_assets,
     jobs=[daily_snapshot_job],
     schedules=[daily_snapshot_schedule],
-    resources=build_resources(),
+    resources=resources,
 )

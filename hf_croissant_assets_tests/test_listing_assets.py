@@ -34,7 +34,7 @@ def failure_text(result) -> str:
     parts = []
     while error is not None:
         parts.append(error.message)
-        error = error.cause
+        error = error.cause or error.context
     return "\n".join(parts)
 
 
