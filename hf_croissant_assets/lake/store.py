@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date as Date
@@ -153,27 +153,44 @@ class LakeStore:
         """The glob over every partition, for DuckDB's read_parquet."""
         return self.url(f"{self.dataset_dir(dataset)}/date=*/*.parquet")
 
+    def _mkdir(self, path: str) -> None:
+        """Local folders must exist; S3 has no folders (pyarrow would write marker objects)."""
+        if not self.is_s3:
+            self.fs.create_dir(path, recursive=True)
+
     # -- checks ---------------------------------------------------------------------------
 
     def check(self) -> None:
-        """Fail early, naming the setting, when the lake cannot be used at all."""
+        """Fail early, naming the setting, when the lake cannot be used at all.
+
+        Writes and deletes a probe object: a missing bucket, missing credentials or a denied
+        write surface here, at start, instead of hours into a crawl.
+        """
         try:
             if self.is_s3:
                 info = self.fs.get_file_info(self.bucket)
                 if info.type == pafs.FileType.NotFound:
                     raise LakeConfigError(
-                        f"HF_CROISSANT_LAKE={self.uri!r}: bucket {self.bucket!r} does not exist"
+                        f"HF_CROISSANT_LAKE={self.uri!r}: bucket {self.bucket!r} does not exist "
+                        "(or is not visible with these credentials)"
                     )
-            else:
-                self.fs.create_dir(self.root, recursive=True)
-                probe = self.path(f".write-probe-{uuid.uuid4().hex}")
-                with self.fs.open_output_stream(probe) as out:
-                    out.write(b"ok")
-                self.fs.delete_file(probe)
+            self._mkdir(self.root)
+            probe = self.path("_staging", f".write-probe-{uuid.uuid4().hex}")
+            self._mkdir(self.path("_staging"))
+            with self.fs.open_output_stream(probe) as out:
+                out.write(b"ok")
+            self.fs.delete_file(probe)
         except LakeConfigError:
             raise
         except OSError as exc:
-            raise LakeConfigError(f"HF_CROISSANT_LAKE={self.uri!r} is not usable: {exc}") from exc
+            hint = (
+                " (check AWS credentials, region and s3:PutObject/DeleteObject permission on the prefix)"
+                if self.is_s3
+                else ""
+            )
+            raise LakeConfigError(
+                f"HF_CROISSANT_LAKE={self.uri!r} is not usable: {exc}{hint}"
+            ) from exc
 
     # -- partitions -----------------------------------------------------------------------
 
@@ -200,25 +217,46 @@ class LakeStore:
 
     @contextmanager
     def writer(
-        self, dataset: str, date: str, schema: pa.Schema | None = None
+        self,
+        dataset: str,
+        date: str,
+        schema: pa.Schema | None = None,
+        audit: Callable[[pq.ParquetFile], None] | None = None,
     ) -> Iterator[PartitionWriter]:
         """Stream record batches into the day's partition; it replaces the old one on success.
 
         If the body raises, nothing is published and the previous partition stays as it was.
+        `audit` sees the complete new file before it is published (write-audit-publish): if it
+        raises, the file is kept under `_staging/rejected/` for inspection and not published.
         """
         schema = schema or DATASETS[dataset]
         final = self.part_path(dataset, date)
         tmp_dir = self.path("_staging", "_tmp")
-        self.fs.create_dir(tmp_dir, recursive=True)
+        self._mkdir(tmp_dir)
         tmp = f"{tmp_dir}/{DATASET_PREFIX[dataset].replace('/', '__')}-{date}-{uuid.uuid4().hex}.parquet"
         writer = PartitionWriter(self.fs, tmp, schema)
         try:
             yield writer
             writer.close()
-            self.fs.create_dir(self.partition_dir(dataset, date), recursive=True)
-            self.fs.move(tmp, final)
         except BaseException:
             writer.abort()
+            self._delete_quietly(tmp)
+            raise
+        if audit is not None:
+            try:
+                with self.fs.open_input_file(tmp) as f:
+                    audit(pq.ParquetFile(f))
+            except BaseException:
+                rejected = self.path(
+                    "_staging", "rejected", DATASET_PREFIX[dataset], f"date={date}"
+                )
+                self._mkdir(rejected)
+                self.fs.move(tmp, f"{rejected}/{PART_FILE}")
+                raise
+        try:
+            self._mkdir(self.partition_dir(dataset, date))
+            self.fs.move(tmp, final)
+        except BaseException:
             self._delete_quietly(tmp)
             raise
         self._remove_stale_parts(dataset, date)
@@ -280,7 +318,7 @@ class LakeStore:
     def write_staging_table(self, name: str, date: str, file_name: str, table: pa.Table) -> str:
         """Write one checkpoint file atomically (tmp + move), so a kill never leaves half a batch."""
         directory = self.staging_dir(name, date)
-        self.fs.create_dir(directory, recursive=True)
+        self._mkdir(directory)
         final = f"{directory}/{file_name}"
         tmp = f"{directory}/.{file_name}.{uuid.uuid4().hex}.tmp"
         with self.fs.open_output_stream(tmp) as out:
@@ -304,7 +342,7 @@ class LakeStore:
 
     def write_state(self, name: str, date: str, state: dict[str, Any]) -> None:
         directory = self.staging_dir(name, date)
-        self.fs.create_dir(directory, recursive=True)
+        self._mkdir(directory)
         tmp = f"{directory}/.state.{uuid.uuid4().hex}.tmp"
         with self.fs.open_output_stream(tmp) as out:
             out.write(json.dumps(state, sort_keys=True).encode())
