@@ -33,7 +33,9 @@ def build_resources() -> dict[str, object]:
     return {
         "crawl": crawl,
         "hub": hub,
-        "lake": LakeResource(uri=settings.LAKE.raw()),
+        "lake": LakeResource(
+            uri=settings.LAKE.raw(), row_drop_tolerance=settings.ROW_DROP_TOLERANCE.as_float(0.0)
+        ),
         "duckdb": DuckDBResource(path=settings.DUCKDB.raw()),
     }
 

@@ -6,18 +6,25 @@ with the day, and both can run for any day whose raw data is in the lake.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from hf_croissant_assets.croissant import parse_croissant_many
 from hf_croissant_assets.curation import curate_listing_batch
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
 from hf_croissant_assets.schema import CROISSANT_PARSED, CROISSANT_RECORDS, HF_CROISSANT
 
+Audit = Callable[[pq.ParquetFile], None]
 
-def curate_datasets(store: LakeStore, date: str, batch_size: int = 20_000) -> WriteResult:
-    """`_raw/listing` -> `hf_datasets` for one day."""
-    with store.writer("hf_datasets", date) as writer:
+
+def curate_datasets(
+    store: LakeStore, date: str, batch_size: int = 20_000, audit: Audit | None = None
+) -> WriteResult:
+    """`_raw/listing` -> `hf_datasets` for one day; `audit` may veto publishing the new file."""
+    with store.writer("hf_datasets", date, audit=audit) as writer:
         for batch in store.iter_batches("raw_listing", date, batch_size=batch_size):
             writer.write(curate_listing_batch(batch))
     return writer.result
@@ -44,9 +51,11 @@ def croissant_table(records: pa.Table | pa.RecordBatch) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=HF_CROISSANT)
 
 
-def curate_croissant(store: LakeStore, date: str, batch_size: int = 2_000) -> WriteResult:
-    """`_raw/croissant_records` -> `hf_croissant` for one day."""
-    with store.writer("hf_croissant", date) as writer:
+def curate_croissant(
+    store: LakeStore, date: str, batch_size: int = 2_000, audit: Audit | None = None
+) -> WriteResult:
+    """`_raw/croissant_records` -> `hf_croissant` for one day; `audit` may veto publishing."""
+    with store.writer("hf_croissant", date, audit=audit) as writer:
         for batch in store.iter_batches("croissant_records", date, batch_size=batch_size):
             writer.write(croissant_table(batch))
     return writer.result

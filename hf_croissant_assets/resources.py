@@ -75,10 +75,17 @@ class LakeResource(ConfigurableResource):
     """The parquet lake: a local folder (embedded default) or s3://bucket/prefix."""
 
     uri: str = Field(default="./data/lake", description="HF_CROISSANT_LAKE")
+    row_drop_tolerance: float = Field(
+        default=0.2, description="HF_CROISSANT_ROW_DROP_TOLERANCE (blocking row-count check)"
+    )
 
     _store: LakeStore | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
+        if not 0 <= self.row_drop_tolerance <= 1:
+            raise settings.SettingError(
+                f"{settings.ROW_DROP_TOLERANCE.name}={self.row_drop_tolerance} must be within 0..1"
+            )
         self.store().check()
 
     def store(self) -> LakeStore:

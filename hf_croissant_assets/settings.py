@@ -80,6 +80,11 @@ REFRESH_DAYS = Setting(
     "7",
     "Unchanged documents older than this many days are refreshed, stalest first, within the budget.",
 )
+ROW_DROP_TOLERANCE = Setting(
+    "HF_CROISSANT_ROW_DROP_TOLERANCE",
+    "0.2",
+    "Largest tolerated drop in a table's row count vs. the newest earlier snapshot (0.2 = 20%).",
+)
 START_DATE = Setting("HF_CROISSANT_START_DATE", "2026-01-01", "First daily partition (UTC).")
 SCHEDULE_HOUR = Setting("HF_CROISSANT_SCHEDULE_HOUR", "1", "UTC hour of the daily schedule (0-23).")
 GRACE_HOURS = Setting(
@@ -98,6 +103,7 @@ ALL: tuple[Setting, ...] = (
     MAX_REQUESTS,
     MAX_DURATION,
     REFRESH_DAYS,
+    ROW_DROP_TOLERANCE,
     START_DATE,
     SCHEDULE_HOUR,
     GRACE_HOURS,

@@ -4,11 +4,13 @@ import asyncio
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from hf_croissant_assets.assets.listing import hf_dataset_listing
+from hf_croissant_assets.assets.checks import Auditor, check_specs
+from hf_croissant_assets.assets.listing import hf_dataset_listing, hf_datasets
 from hf_croissant_assets.assets.metadata import table_metadata
 from hf_croissant_assets.crawl import crawl_croissant
 from hf_croissant_assets.derive import curate_croissant
 from hf_croissant_assets.partitions import daily_partitions
+from hf_croissant_assets.quality import AuditFailed
 from hf_croissant_assets.resources import CrawlSettings, HubResource, LakeResource
 from hf_croissant_assets.schema import HF_CROISSANT
 
@@ -69,14 +71,15 @@ def croissant_records(
 
 @asset(
     partitions_def=daily_partitions,
-    deps=[croissant_records],
+    deps=[croissant_records, hf_datasets],
+    check_specs=check_specs("hf_croissant"),
     group_name="lake",
     kinds={"parquet"},
     description="Curated Croissant table at `<lake>/hf_croissant/date=D/part-0.parquet`: the raw "
     "record plus typed columns parsed from the document. Re-derived from the stored records, "
     "so any day with records can be backfilled (e.g. after a parser fix).",
 )
-def hf_croissant(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def hf_croissant(context: AssetExecutionContext, lake: LakeResource):
     store = lake.store()
     date = context.partition_key
     if not store.exists("croissant_records", date):
@@ -85,8 +88,14 @@ def hf_croissant(context: AssetExecutionContext, lake: LakeResource) -> Material
             f"({store.url(store.part_path('croissant_records', date))}); records can only be "
             "fetched for today, so this day cannot be produced"
         )
-    result = curate_croissant(store, date)
+    auditor = Auditor(store, "hf_croissant", date, lake.row_drop_tolerance)
+    try:
+        result = curate_croissant(store, date, audit=auditor)
+    except AuditFailed as exc:
+        yield from auditor.fail(exc)
+        return
     context.log.info(f"hf_croissant {date}: {result.rows} rows -> {result.path}")
-    return MaterializeResult(
-        metadata=table_metadata(store, "hf_croissant", date, result, HF_CROISSANT)
+    yield MaterializeResult(
+        metadata=table_metadata(store, "hf_croissant", date, result, HF_CROISSANT),
+        check_results=auditor.results(),
     )

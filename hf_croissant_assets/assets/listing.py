@@ -4,10 +4,12 @@ import asyncio
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from hf_croissant_assets.assets.checks import Auditor, check_specs
 from hf_croissant_assets.assets.metadata import table_metadata
 from hf_croissant_assets.derive import curate_datasets
 from hf_croissant_assets.listing import crawl_listing
 from hf_croissant_assets.partitions import daily_partitions
+from hf_croissant_assets.quality import AuditFailed
 from hf_croissant_assets.resources import HubResource, LakeResource
 from hf_croissant_assets.schema import HF_DATASETS
 
@@ -49,13 +51,14 @@ def hf_dataset_listing(
 @asset(
     partitions_def=daily_partitions,
     deps=[hf_dataset_listing],
+    check_specs=check_specs("hf_datasets"),
     group_name="lake",
     kinds={"parquet"},
     description="Curated listing table (seed schema, ARCHITECTURE §4) at "
     "`<lake>/hf_datasets/date=D/part-0.parquet`. Re-derived from the stored raw listing, so any "
     "day with raw data can be backfilled.",
 )
-def hf_datasets(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
+def hf_datasets(context: AssetExecutionContext, lake: LakeResource):
     store = lake.store()
     date = context.partition_key
     if not store.exists("raw_listing", date):
@@ -64,8 +67,14 @@ def hf_datasets(context: AssetExecutionContext, lake: LakeResource) -> Materiali
             f"({store.url(store.part_path('raw_listing', date))}); the listing can only be "
             "fetched for today, so this day cannot be produced"
         )
-    result = curate_datasets(store, date)
+    auditor = Auditor(store, "hf_datasets", date, lake.row_drop_tolerance)
+    try:
+        result = curate_datasets(store, date, audit=auditor)
+    except AuditFailed as exc:
+        yield from auditor.fail(exc)
+        return
     context.log.info(f"hf_datasets {date}: {result.rows} rows -> {result.path}")
-    return MaterializeResult(
-        metadata=table_metadata(store, "hf_datasets", date, result, HF_DATASETS)
+    yield MaterializeResult(
+        metadata=table_metadata(store, "hf_datasets", date, result, HF_DATASETS),
+        check_results=auditor.results(),
     )

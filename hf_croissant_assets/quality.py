@@ -1,0 +1,167 @@
+"""Data-quality checks on a partition file: plain functions, no Dagster.
+
+The assets run them on the new file *before* it is published (write-audit-publish, see
+`LakeStore.writer(audit=...)`), report each as a Dagster asset check, and publish only if every
+blocking check passed; they can also be run on any stored partition (`audit_partition`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hf_croissant_assets.lake.store import LakeStore
+from hf_croissant_assets.schema import TABLES, strip_field_metadata
+
+#: Default tolerated drop in row count vs. the newest earlier snapshot (HF_CROISSANT_ROW_DROP_TOLERANCE).
+DEFAULT_DROP_TOLERANCE = 0.2
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    passed: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class AuditFailed(Exception):
+    """A blocking check failed: the partition was not published."""
+
+    def __init__(self, outcomes: list[CheckOutcome]) -> None:
+        self.outcomes = outcomes
+        failed = [o for o in outcomes if not o.passed]
+        super().__init__(
+            "not published, blocking check(s) failed: "
+            + "; ".join(f"{o.name}: {o.description}" for o in failed)
+        )
+
+
+def schema_matches(parquet: pq.ParquetFile, declared: pa.Schema) -> CheckOutcome:
+    written = strip_field_metadata(parquet.schema_arrow)
+    expected = strip_field_metadata(declared)
+    if written == expected:
+        return CheckOutcome("schema_matches", True, "written schema equals the declared schema")
+    diffs = []
+    names_w, names_e = written.names, expected.names
+    for name in names_e:
+        if name not in names_w:
+            diffs.append(f"missing column {name}")
+        elif written.field(name).type != expected.field(name).type:
+            diffs.append(
+                f"{name}: {written.field(name).type} != declared {expected.field(name).type}"
+            )
+    diffs += [f"unexpected column {n}" for n in names_w if n not in names_e]
+    if not diffs and names_w != names_e:
+        diffs.append("column order differs")
+    return CheckOutcome("schema_matches", False, "; ".join(diffs[:10]), {"differences": len(diffs)})
+
+
+def dataset_unique(parquet: pq.ParquetFile, column: str = "dataset") -> CheckOutcome:
+    """`dataset` is non-null and unique; streams the one column, never the whole file."""
+    seen: set[str] = set()
+    nulls = 0
+    duplicates: list[str] = []
+    n_dup = 0
+    for batch in parquet.iter_batches(columns=[column], batch_size=65_536):
+        for value in batch.column(0).to_pylist():
+            if value is None:
+                nulls += 1
+            elif value in seen:
+                n_dup += 1
+                if len(duplicates) < 10:
+                    duplicates.append(value)
+            else:
+                seen.add(value)
+    passed = nulls == 0 and n_dup == 0
+    description = (
+        f"{len(seen)} distinct non-null {column} values"
+        if passed
+        else f"{n_dup} duplicated and {nulls} null {column} values (e.g. {duplicates[:3]})"
+    )
+    return CheckOutcome(
+        "dataset_unique",
+        passed,
+        description,
+        {"nulls": nulls, "duplicates": n_dup, "examples": ", ".join(duplicates)},
+    )
+
+
+def row_count_vs_previous(
+    rows: int, previous_rows: int | None, previous_date: str | None, tolerance: float
+) -> CheckOutcome:
+    if previous_rows is None:
+        return CheckOutcome(
+            "row_count_vs_previous", True, f"{rows} rows; no earlier snapshot to compare",
+            {"rows": rows},
+        )  # fmt: skip
+    floor = int(previous_rows * (1 - tolerance))
+    drop = (previous_rows - rows) / previous_rows if previous_rows else 0.0
+    passed = rows >= floor
+    return CheckOutcome(
+        "row_count_vs_previous",
+        passed,
+        f"{rows} rows vs {previous_rows} on {previous_date} (drop {drop:.1%}, tolerated "
+        f"{tolerance:.0%})",
+        {"rows": rows, "previous_rows": previous_rows, "previous_date": previous_date,
+         "drop": round(drop, 4)},
+    )  # fmt: skip
+
+
+def rows_match_listing(rows: int, listing_rows: int | None) -> CheckOutcome:
+    if listing_rows is None:
+        return CheckOutcome(
+            "rows_match_listing", False, "no hf_datasets partition for the day to compare with"
+        )
+    return CheckOutcome(
+        "rows_match_listing",
+        rows == listing_rows,
+        f"{rows} hf_croissant rows vs {listing_rows} hf_datasets rows",
+        {"rows": rows, "listing_rows": listing_rows},
+    )
+
+
+def audit(
+    store: LakeStore,
+    table: str,
+    date: str,
+    parquet: pq.ParquetFile,
+    tolerance: float = DEFAULT_DROP_TOLERANCE,
+) -> list[CheckOutcome]:
+    """Every check of `table` on a (new or stored) partition file of day `date`."""
+    rows = parquet.metadata.num_rows
+    previous_date = store.newest_before(table, date)
+    previous_rows = store.num_rows(table, previous_date) if previous_date else None
+    outcomes = [
+        schema_matches(parquet, TABLES[table]),
+        dataset_unique(parquet),
+        row_count_vs_previous(rows, previous_rows, previous_date, tolerance),
+    ]
+    if table == "hf_croissant":
+        listing_rows = (
+            store.num_rows("hf_datasets", date) if store.exists("hf_datasets", date) else None
+        )
+        outcomes.append(rows_match_listing(rows, listing_rows))
+    return outcomes
+
+
+def audit_partition(
+    store: LakeStore, table: str, date: str, tolerance: float = DEFAULT_DROP_TOLERANCE
+) -> list[CheckOutcome]:
+    """The same checks on a partition already in the lake."""
+    return audit(store, table, date, store.parquet_file(table, date), tolerance)
+
+
+#: Check names per table, for the assets' check specs (derived from what `audit` returns).
+CHECKS: dict[str, tuple[str, ...]] = {
+    "hf_datasets": ("schema_matches", "dataset_unique", "row_count_vs_previous"),
+    "hf_croissant": (
+        "schema_matches",
+        "dataset_unique",
+        "row_count_vs_previous",
+        "rows_match_listing",
+    ),
+}
