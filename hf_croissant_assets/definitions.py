@@ -9,6 +9,7 @@ from dagster import Definitions, EnvVar, load_assets_from_modules
 from hf_croissant_assets import settings
 from hf_croissant_assets.assets import croissant, listing, tables
 from hf_croissant_assets.jobs import daily_snapshot_job
+from hf_croissant_assets.lake.io_manager import LakeIOManager
 from hf_croissant_assets.resources import CrawlSettings, DuckDBResource, HubResource, LakeResource
 from hf_croissant_assets.schedules import daily_snapshot_schedule
 
@@ -33,6 +34,7 @@ def build_resources() -> dict[str, object]:
     return {
         "crawl": crawl,
         "hub": hub,
+        "lake_io_manager": LakeIOManager(uri=settings.LAKE.raw()),
         "lake": LakeResource(
             uri=settings.LAKE.raw(), row_drop_tolerance=settings.ROW_DROP_TOLERANCE.as_float(0.0)
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +31,8 @@ class ListingResult:
     rows: int
     pages: int
     resumed_from_page: int
-    write: WriteResult
     client_stats: dict[str, Any] = field(default_factory=dict)
+    write: WriteResult | None = None
 
 
 def _staged_ids(store: LakeStore, date: str) -> tuple[set[str], int]:
@@ -52,7 +52,11 @@ async def crawl_listing(
     checkpoint_pages: int = 25,
     logger: logging.Logger | Any = log,
 ) -> ListingResult:
-    """List every dataset into `<lake>/_raw/listing/date=D/`, resuming from `_staging/`."""
+    """List every dataset into `_staging/listing/date=D/`, resuming from what is staged there.
+
+    Publishing the staged pages as the raw partition is a separate step (`snapshot_listing`, or
+    the asset's IO manager), so a failure while writing never loses the crawl.
+    """
     expand = tuple(expand)
     state = store.read_state(STAGING, date) or {}
     seen, batches = _staged_ids(store, date)
@@ -98,15 +102,36 @@ async def crawl_listing(
                     f"listing {date}: {pages} pages, {len(seen)} datasets ({rate:.1f} pages/s)"
                 )
 
-    with store.writer("raw_listing", date, RAW_LISTING) as writer:
-        for path in store.staging_files(STAGING, date):
-            writer.write(store.read_staging_file(path))
-    store.clear_staging(STAGING, date)
-    logger.info(f"listing {date}: wrote {writer.rows} datasets to {writer.result.path}")
+    rows = sum(
+        store.read_staging_file(path, columns=["id"]).num_rows
+        for path in store.staging_files(STAGING, date)
+    )
+    logger.info(f"listing {date}: {rows} datasets in {pages} pages, staged")
     return ListingResult(
-        rows=writer.rows,
+        rows=rows,
         pages=pages,
         resumed_from_page=pages_before,
-        write=writer.result,
         client_stats=client.stats.as_dict(),
     )
+
+
+def staged_batches(store: LakeStore, date: str) -> Iterator[pa.Table]:
+    """The staged listing, batch by batch (what the raw partition is written from)."""
+    for path in store.staging_files(STAGING, date):
+        yield store.read_staging_file(path)
+
+
+def clear_staging(store: LakeStore, date: str) -> None:
+    store.clear_staging(STAGING, date)
+
+
+async def snapshot_listing(
+    client: HubClient, store: LakeStore, date: str, **kwargs: Any
+) -> ListingResult:
+    """Crawl and publish `<lake>/_raw/listing/date=D/` (the asset does the same via its IO manager)."""
+    result = await crawl_listing(client, store, date, **kwargs)
+    with store.writer("raw_listing", date, RAW_LISTING) as writer:
+        writer.write(staged_batches(store, date))
+    clear_staging(store, date)
+    result.write = writer.result
+    return result

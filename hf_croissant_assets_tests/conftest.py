@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hf_croissant_assets.hub.client import RetryPolicy
+from hf_croissant_assets.lake.io_manager import LakeIOManager
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.resources import CrawlSettings, DuckDBResource, HubResource, LakeResource
 from hf_croissant_assets_tests.hub_emulator import HubEmulator, running_emulator
@@ -54,6 +55,7 @@ def make_resources(
             pinned_now=now,
         ),
         "lake": LakeResource(uri=str(lake_dir)),
+        "lake_io_manager": LakeIOManager(uri=str(lake_dir)),
         "duckdb": DuckDBResource(path=str(lake_dir.parent / "test.duckdb")),
         "crawl": CrawlSettings(
             max_requests=max_requests, max_duration_s=600, batch_size=batch_size

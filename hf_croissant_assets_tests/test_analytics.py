@@ -14,7 +14,7 @@ from hf_croissant_assets.crawl import Budget, crawl_croissant
 from hf_croissant_assets.derive import curate_croissant, curate_datasets
 from hf_croissant_assets.hub.client import HubClient
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.listing import crawl_listing
+from hf_croissant_assets.listing import snapshot_listing
 from hf_croissant_assets.schema import TABLES
 from hf_croissant_assets.warehouse.athena import add_partition_sql, create_table_sql
 from hf_croissant_assets.warehouse.duckdb import register_views
@@ -71,7 +71,7 @@ def lake(tmp_path_factory):
 
         async def day(date):
             async with HubClient(emu.base_url, retry=FAST_RETRY) as client:
-                await crawl_listing(client, store, date)
+                await snapshot_listing(client, store, date)
                 await crawl_croissant(client, store, date, budget=Budget(max_duration_s=None))
             curate_datasets(store, date)
             curate_croissant(store, date)

@@ -22,7 +22,7 @@ from hf_croissant_assets.crawl import Budget, crawl_croissant
 from hf_croissant_assets.derive import curate_croissant
 from hf_croissant_assets.hub.client import HubClient
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.listing import crawl_listing
+from hf_croissant_assets.listing import snapshot_listing
 from hf_croissant_assets.schema import HF_CROISSANT, strip_field_metadata
 from hf_croissant_assets_tests.conftest import FAST_RETRY, make_resources
 from hf_croissant_assets_tests.hub_emulator import running_emulator
@@ -141,12 +141,12 @@ def test_never_fetched_come_before_changed_before_stale(emulator, store):
 
 async def _listing(emulator, store, date):
     async with HubClient(emulator.base_url, retry=FAST_RETRY) as client:
-        await crawl_listing(client, store, date)
+        await snapshot_listing(client, store, date)
 
 
 async def _crawl(emulator, store, date, budget=None, concurrency=8):
     async with HubClient(emulator.base_url, retry=FAST_RETRY, concurrency=concurrency) as client:
-        await crawl_listing(client, store, date)
+        await snapshot_listing(client, store, date)
         return await crawl_croissant(
             client, store, date, budget=budget or Budget(max_duration_s=None), batch_size=100
         )

@@ -16,7 +16,7 @@ from hf_croissant_assets.hub.client import (
 )
 from hf_croissant_assets.hub.ratelimit import RateLimitPacer, parse_ratelimit_headers
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.listing import crawl_listing
+from hf_croissant_assets.listing import snapshot_listing
 from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING
 from hf_croissant_assets_tests.conftest import FAST_RETRY
 from hf_croissant_assets_tests.hub_emulator import running_emulator
@@ -63,7 +63,7 @@ def test_listing_survives_injected_faults_with_one_row_per_dataset(emulator, sto
 
 
 async def _crawl_with_limit(emulator, store: LakeStore, limit: int, inject_after=None):
-    """crawl_listing with pages of `limit`; `inject_after={n: kinds}` queues faults after page n."""
+    """snapshot_listing with pages of `limit`; `inject_after={n: kinds}` queues faults after page n."""
     async with HubClient(emulator.base_url, retry=FAST_RETRY) as client:
         original_url = client.listing_url
         client.listing_url = lambda expand=LISTING_EXPAND, _limit=1000: original_url(expand, limit)
@@ -78,7 +78,7 @@ async def _crawl_with_limit(emulator, store: LakeStore, limit: int, inject_after
             return page
 
         client.fetch_listing_page = fetch
-        result = await crawl_listing(client, store, DATE, checkpoint_pages=2)
+        result = await snapshot_listing(client, store, DATE, checkpoint_pages=2)
         return {"pages": result.pages, "rows": result.rows}, client.stats
 
 

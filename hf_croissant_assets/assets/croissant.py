@@ -2,13 +2,14 @@
 
 import asyncio
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetIn, MaterializeResult, MetadataValue, asset
 
 from hf_croissant_assets.assets.checks import Auditor, check_specs
-from hf_croissant_assets.assets.listing import hf_dataset_listing, hf_datasets
+from hf_croissant_assets.assets.listing import hf_datasets
 from hf_croissant_assets.assets.metadata import table_metadata
 from hf_croissant_assets.crawl import crawl_croissant
 from hf_croissant_assets.derive import curate_croissant
+from hf_croissant_assets.lake.io_manager import LakePartition
 from hf_croissant_assets.partitions import daily_partitions
 from hf_croissant_assets.quality import AuditFailed
 from hf_croissant_assets.resources import CrawlSettings, HubResource, LakeResource
@@ -17,7 +18,7 @@ from hf_croissant_assets.schema import HF_CROISSANT
 
 @asset(
     partitions_def=daily_partitions,
-    deps=[hf_dataset_listing],
+    ins={"hf_dataset_listing": AssetIn()},
     group_name="hub",
     kinds={"python", "parquet"},
     description="One row per listed dataset with its Croissant document: fetched today where "
@@ -26,12 +27,14 @@ from hf_croissant_assets.schema import HF_CROISSANT
     "Fetches from the Hub: today's partition only. Resumable from `_staging/croissant/`.",
 )
 def croissant_records(
-    context: AssetExecutionContext, hub: HubResource, lake: LakeResource, crawl: CrawlSettings
+    context: AssetExecutionContext,
+    hf_dataset_listing: LakePartition,
+    hub: HubResource,
+    lake: LakeResource,
+    crawl: CrawlSettings,
 ) -> MaterializeResult:
     date = hub.observable_day(context.partition_key)
     store = lake.store()
-    if not store.exists("raw_listing", date):
-        raise FileNotFoundError(f"croissant_records {date}: materialize hf_dataset_listing first")
 
     async def run():
         async with hub.client() as client:

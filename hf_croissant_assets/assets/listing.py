@@ -2,28 +2,30 @@
 
 import asyncio
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, Output, asset
 
 from hf_croissant_assets.assets.checks import Auditor, check_specs
 from hf_croissant_assets.assets.metadata import table_metadata
 from hf_croissant_assets.derive import curate_datasets
-from hf_croissant_assets.listing import crawl_listing
+from hf_croissant_assets.lake.io_manager import DATASET_METADATA_KEY, LakePartition, PartitionOutput
+from hf_croissant_assets.listing import clear_staging, crawl_listing, staged_batches
 from hf_croissant_assets.partitions import daily_partitions
 from hf_croissant_assets.quality import AuditFailed
 from hf_croissant_assets.resources import HubResource, LakeResource
-from hf_croissant_assets.schema import HF_DATASETS
+from hf_croissant_assets.schema import HF_DATASETS, RAW_LISTING
 
 
 @asset(
     partitions_def=daily_partitions,
     group_name="hub",
     kinds={"python", "parquet"},
+    io_manager_key="lake_io_manager",
+    metadata={DATASET_METADATA_KEY: "raw_listing"},
     description="The day's full `GET /api/datasets` listing (all pages), kept raw in "
-    "`<lake>/_raw/listing/date=D/`. Fetches from the Hub: today's partition only.",
+    "`<lake>/_raw/listing/date=D/` by the lake IO manager. Fetches from the Hub: today's "
+    "partition only. Resumable: pages are checkpointed under `_staging/listing/`.",
 )
-def hf_dataset_listing(
-    context: AssetExecutionContext, hub: HubResource, lake: LakeResource
-) -> MaterializeResult:
+def hf_dataset_listing(context: AssetExecutionContext, hub: HubResource, lake: LakeResource):
     date = hub.observable_day(context.partition_key)
     store = lake.store()
 
@@ -33,24 +35,25 @@ def hf_dataset_listing(
 
     result = asyncio.run(crawl())
     stats = result.client_stats
-    return MaterializeResult(
+    return Output(
+        PartitionOutput(
+            batches=staged_batches(store, date),
+            schema=RAW_LISTING,
+            on_published=lambda: clear_staging(store, date),
+        ),
         metadata={
-            "dagster/row_count": result.rows,
             "pages": result.pages,
             "resumed_from_page": result.resumed_from_page,
-            "path": MetadataValue.path(result.write.path),
-            "bytes_written": result.write.bytes,
             "requests": stats["requests"],
             "retries": stats["retries"],
             "http_429": stats["http_429"],
             "by_status": MetadataValue.json(stats["by_status"]),
-        }
+        },
     )
 
 
 @asset(
     partitions_def=daily_partitions,
-    deps=[hf_dataset_listing],
     check_specs=check_specs("hf_datasets"),
     group_name="lake",
     kinds={"parquet"},
@@ -58,15 +61,11 @@ def hf_dataset_listing(
     "`<lake>/hf_datasets/date=D/part-0.parquet`. Re-derived from the stored raw listing, so any "
     "day with raw data can be backfilled.",
 )
-def hf_datasets(context: AssetExecutionContext, lake: LakeResource):
+def hf_datasets(
+    context: AssetExecutionContext, hf_dataset_listing: LakePartition, lake: LakeResource
+):
     store = lake.store()
     date = context.partition_key
-    if not store.exists("raw_listing", date):
-        raise FileNotFoundError(
-            f"hf_datasets {date}: no raw listing stored for that day "
-            f"({store.url(store.part_path('raw_listing', date))}); the listing can only be "
-            "fetched for today, so this day cannot be produced"
-        )
     auditor = Auditor(store, "hf_datasets", date, lake.row_drop_tolerance)
     try:
         result = curate_datasets(store, date, audit=auditor)
