@@ -10,7 +10,13 @@ from hf_croissant_assets import settings
 from hf_croissant_assets.assets import croissant, listing, tables
 from hf_croissant_assets.jobs import daily_snapshot_job
 from hf_croissant_assets.lake.io_manager import LakeIOManager
-from hf_croissant_assets.resources import CrawlSettings, DuckDBResource, HubResource, LakeResource
+from hf_croissant_assets.resources import (
+    AthenaResource,
+    CrawlSettings,
+    DuckDBResource,
+    HubResource,
+    LakeResource,
+)
 from hf_croissant_assets.schedules import daily_snapshot_schedule
 
 
@@ -42,8 +48,34 @@ def build_resources() -> dict[str, object]:
     }
 
 
-all_assets = load_assets_from_modules([listing, croissant, tables])
-resources = build_resources()
+def athena_resource() -> AthenaResource | None:
+    """AWS mode when HF_CROISSANT_ATHENA_DATABASE is set: Athena replaces the DuckDB views."""
+    database = settings.ATHENA_DATABASE.raw()
+    if not database:
+        return None
+    if not (settings.LAKE.raw() or "").startswith("s3://"):
+        raise settings.SettingError(
+            f"{settings.ATHENA_DATABASE.name} is set, so {settings.LAKE.name} must be an "
+            f"s3://bucket/prefix lake (got {settings.LAKE.raw()!r})"
+        )
+    resource = AthenaResource(
+        database=database,
+        workgroup=settings.ATHENA_WORKGROUP.raw(),
+        output_location=settings.ATHENA_OUTPUT.raw(),
+        region=settings.AWS_REGION.raw() or os.environ.get("AWS_DEFAULT_REGION"),
+        projection=settings.ATHENA_PROJECTION.as_bool(),
+    )
+    try:
+        resource.client()
+    except ValueError as exc:
+        raise settings.SettingError(str(exc)) from None
+    return resource
+
+
+athena = athena_resource()
+warehouse = [tables.athena_tables] if athena else [tables.duckdb_tables]
+all_assets = [*load_assets_from_modules([listing, croissant]), *warehouse]
+resources = build_resources() | ({"athena": athena} if athena else {})
 
 defs = Definitions(
     assets=all_assets,

@@ -14,6 +14,7 @@ from hf_croissant_assets.hub.client import HubClient, HubConfigError, RetryPolic
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.partitions import observable_day
 from hf_croissant_assets.warehouse import duckdb as duck
+from hf_croissant_assets.warehouse.athena import AthenaClient
 
 
 class HubResource(ConfigurableResource):
@@ -134,3 +135,31 @@ class CrawlSettings(ConfigurableResource):
 
     def budget(self) -> Budget:
         return Budget(max_requests=self.max_requests, max_duration_s=self.max_duration_s)
+
+
+class AthenaResource(ConfigurableResource):
+    """Athena for an S3 lake: database, workgroup, result location, region; polling limits."""
+
+    database: str = Field(description="HF_CROISSANT_ATHENA_DATABASE")
+    workgroup: str = Field(default="primary", description="HF_CROISSANT_ATHENA_WORKGROUP")
+    output_location: str | None = Field(default=None, description="HF_CROISSANT_ATHENA_OUTPUT")
+    region: str | None = Field(default=None, description="AWS_REGION")
+    projection: bool = Field(default=True, description="HF_CROISSANT_ATHENA_PROJECTION")
+    poll_interval_s: float = 1.0
+    timeout_s: float = 300.0
+
+    def client(self) -> AthenaClient:
+        return AthenaClient(
+            region=self.region,
+            workgroup=self.workgroup,
+            database=self.database,
+            output_location=self.output_location,
+            poll_interval_s=self.poll_interval_s,
+            timeout_s=self.timeout_s,
+        )
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        try:
+            self.client()  # validates every name before any AWS call
+        except ValueError as exc:
+            raise settings.SettingError(str(exc)) from None

@@ -36,6 +36,14 @@ class Setting:
             raise SettingError(f"{self.name}={value!r} must be >= {minimum}")
         return number
 
+    def as_bool(self) -> bool:
+        value = (self.raw() or "").strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise SettingError(f"{self.name}={self.raw()!r} is not true or false")
+
     def as_float(self, minimum: float | None = 0.0) -> float | None:
         value = self.raw()
         if value is None:
@@ -85,6 +93,23 @@ ROW_DROP_TOLERANCE = Setting(
     "0.2",
     "Largest tolerated drop in a table's row count vs. the newest earlier snapshot (0.2 = 20%).",
 )
+ATHENA_DATABASE = Setting(
+    "HF_CROISSANT_ATHENA_DATABASE",
+    None,
+    "AWS mode: the Glue/Athena database for the tables (setting it replaces DuckDB with Athena).",
+)
+ATHENA_WORKGROUP = Setting("HF_CROISSANT_ATHENA_WORKGROUP", "primary", "Athena workgroup.")
+ATHENA_OUTPUT = Setting(
+    "HF_CROISSANT_ATHENA_OUTPUT",
+    None,
+    "s3:// location for Athena query results (else the workgroup's).",
+)
+ATHENA_PROJECTION = Setting(
+    "HF_CROISSANT_ATHENA_PROJECTION",
+    "true",
+    "true: partition projection (no per-day DDL); false: ALTER TABLE ADD PARTITION for each new day.",
+)
+AWS_REGION = Setting("AWS_REGION", None, "AWS region (standard AWS variable) for S3 and Athena.")
 START_DATE = Setting("HF_CROISSANT_START_DATE", "2026-01-01", "First daily partition (UTC).")
 SCHEDULE_HOUR = Setting("HF_CROISSANT_SCHEDULE_HOUR", "1", "UTC hour of the daily schedule (0-23).")
 GRACE_HOURS = Setting(
@@ -104,6 +129,11 @@ ALL: tuple[Setting, ...] = (
     MAX_DURATION,
     REFRESH_DAYS,
     ROW_DROP_TOLERANCE,
+    ATHENA_DATABASE,
+    ATHENA_WORKGROUP,
+    ATHENA_OUTPUT,
+    ATHENA_PROJECTION,
+    AWS_REGION,
     START_DATE,
     SCHEDULE_HOUR,
     GRACE_HOURS,

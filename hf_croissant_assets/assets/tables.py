@@ -1,11 +1,13 @@
-"""The SQL tables over the lake (embedded: DuckDB views)."""
+"""The SQL tables over the lake: DuckDB views (embedded) or Athena tables (AWS mode)."""
+
+import hashlib
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from hf_croissant_assets.assets.croissant import hf_croissant
 from hf_croissant_assets.assets.listing import hf_datasets
 from hf_croissant_assets.partitions import daily_partitions
-from hf_croissant_assets.resources import DuckDBResource, LakeResource
+from hf_croissant_assets.resources import AthenaResource, DuckDBResource, LakeResource
 from hf_croissant_assets.schema import TABLES
 from hf_croissant_assets.warehouse.duckdb import register_views
 
@@ -42,5 +44,66 @@ def duckdb_tables(
                 f"```sql\n-- duckdb {duckdb.path}\nSELECT license, count(*) FROM hf_datasets "
                 f"WHERE \"date\" = DATE '{date}' GROUP BY 1 ORDER BY 2 DESC;\n```"
             ),
+        }
+    )
+
+
+#: Where the Athena setup is remembered, so the DDL runs once (and again only when it changes).
+ATHENA_STATE = "_warehouse/athena.json"
+
+
+@asset(
+    partitions_def=daily_partitions,
+    deps=[hf_datasets, hf_croissant],
+    group_name="warehouse",
+    kinds={"athena"},
+    description="Athena tables `hf_datasets`, `hf_croissant` over the S3 lake (AWS mode). The "
+    "database and tables are created once, with partition projection on `date`, so a new day "
+    "is queryable as soon as its file exists; with HF_CROISSANT_ATHENA_PROJECTION=false the day "
+    "is added with ALTER TABLE ... ADD IF NOT EXISTS PARTITION. Never MSCK REPAIR TABLE.",
+)
+def athena_tables(
+    context: AssetExecutionContext, lake: LakeResource, athena: AthenaResource
+) -> MaterializeResult:
+    store = lake.store()
+    date = context.partition_key
+    if not store.is_s3:
+        raise ValueError(
+            f"HF_CROISSANT_ATHENA_DATABASE is set but HF_CROISSANT_LAKE={store.uri!r} is not an "
+            "s3:// lake: Athena can only read S3"
+        )
+    client = athena.client()
+    tables = list(TABLES)
+    start = daily_partitions.start.strftime("%Y-%m-%d")
+    statements = client.statements_for_setup(
+        store.uri, tables, projection=athena.projection, start_date=start
+    )
+    digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
+    state = store.read_json(ATHENA_STATE) or {}
+    ran: list[str] = []
+    if state.get("digest") != digest or state.get("database") != athena.database:
+        if state.get("database") == athena.database:
+            # The DDL changed (new column, projection switched): external tables hold no data,
+            # so dropping and re-creating them is safe and cheap.
+            for table in tables:
+                sql = f"DROP TABLE IF EXISTS `{athena.database}`.`{table}`"
+                client.execute(sql)
+                ran.append(sql)
+        ran += client.setup(store.uri, tables, projection=athena.projection, start_date=start)
+        store.write_json(ATHENA_STATE, {"digest": digest, "database": athena.database})
+        context.log.info(f"Athena tables (re)created in {athena.database}")
+    ran += client.register_day(store.uri, tables, date, projection=athena.projection)
+    counts = {table: client.count_rows(table, date) for table in tables}
+    context.log.info(f"Athena rows on {date}: {counts}")
+    return MaterializeResult(
+        metadata={
+            "database": athena.database,
+            "workgroup": athena.workgroup,
+            "projection": athena.projection,
+            "statements_run": MetadataValue.md(
+                "\n\n".join(f"```sql\n{sql}\n```" for sql in ran) or "none (tables exist)"
+            ),
+            "rows_on_date": MetadataValue.json(counts),
+            "dagster/row_count": counts["hf_datasets"],
         }
     )

@@ -87,6 +87,18 @@ def _s3_filesystem(region: str | None = None) -> pafs.S3FileSystem:
     return pafs.S3FileSystem(**kwargs)
 
 
+def _require_aws_credentials(uri: str) -> None:
+    """Resolve credentials through the standard AWS chain (env, profile, SSO, container/instance
+    role); without any, S3 calls would go unsigned and fail later with a vaguer error."""
+    import boto3  # the same chain pyarrow's SDK follows; boto3 is already a dependency
+
+    if boto3.Session().get_credentials() is None:
+        raise LakeConfigError(
+            f"HF_CROISSANT_LAKE={uri!r}: no AWS credentials found (set AWS_ACCESS_KEY_ID/"
+            "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an IAM role)"
+        )
+
+
 @dataclass(frozen=True)
 class WriteResult:
     path: str
@@ -166,6 +178,8 @@ class LakeStore:
         Writes and deletes a probe object: a missing bucket, missing credentials or a denied
         write surface here, at start, instead of hours into a crawl.
         """
+        if self.is_s3:
+            _require_aws_credentials(self.uri)
         try:
             if self.is_s3:
                 info = self.fs.get_file_info(self.bucket)
@@ -307,6 +321,25 @@ class LakeStore:
             self.fs.delete_dir(self.partition_dir(dataset, date))
         except FileNotFoundError:
             pass
+
+    # -- small JSON documents (bookkeeping) ------------------------------------------------
+
+    def write_json(self, relative: str, obj: Any) -> None:
+        path = self.path(relative)
+        self._mkdir(path.rsplit("/", 1)[0])
+        tmp_dir = self.path("_staging", "_tmp")
+        self._mkdir(tmp_dir)
+        tmp = f"{tmp_dir}/{uuid.uuid4().hex}.json"
+        with self.fs.open_output_stream(tmp) as out:
+            out.write(json.dumps(obj, sort_keys=True, indent=1).encode())
+        self.fs.move(tmp, path)
+
+    def read_json(self, relative: str) -> Any | None:
+        try:
+            with self.fs.open_input_stream(self.path(relative)) as f:
+                return json.loads(f.read().decode())
+        except FileNotFoundError:
+            return None
 
     # -- staging (resumable progress) -----------------------------------------------------
 
