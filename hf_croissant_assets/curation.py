@@ -85,6 +85,8 @@ def raw_listing_table(items: list[dict[str, Any]], request_time: str) -> pa.Tabl
         {
             "id": [item["id"] for item in items],
             "request_time": [request_time] * len(items),
+            "sha": [_str(item.get("sha")) for item in items],
+            "last_modified": [_str(item.get("lastModified")) for item in items],
             "item": [json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in items],
         },
         schema=RAW_LISTING,

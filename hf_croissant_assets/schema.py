@@ -75,6 +75,8 @@ RAW_LISTING = pa.schema(
     [
         _field("id", pa.string(), "dataset id as listed"),
         _field("request_time", pa.string(), "ISO-8601 UTC time the page was fetched"),
+        _field("sha", pa.string(), "the item's sha, pulled out for the incremental Croissant plan"),
+        _field("last_modified", pa.string(), "the item's lastModified as sent, likewise"),
         _field("item", pa.string(), "the listing object as JSON text, untouched"),
     ]
 )

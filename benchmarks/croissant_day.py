@@ -1,0 +1,528 @@
+"""Benchmark: the Croissant side of a day (fetch, pacing, incremental day at full scale).
+
+    python -m benchmarks.croissant_day                       # all scenarios, default sizes
+    python -m benchmarks.croissant_day --scenario throughput --throughput-datasets 2000
+
+Scenarios (each against its own emulator subprocess on 127.0.0.1):
+
+- throughput: ~8 KB documents, no rate limit, every dataset "never fetched": requests per second
+  of `crawl_croissant` + `curate_croissant`, at each client concurrency in --concurrency.
+- pacing: a scaled fixed-window limit (100 requests / 3 s, Retry-After on), Budget(max_duration_s
+  =30), concurrency 8: how much of the quota the pacer uses and how many 429s it provokes.
+- day: 500k datasets, 3% modified since yesterday's snapshot (built without HTTP from the
+  emulator's ground truth): wall time and peak RSS of the whole day-1 run, and whether exactly
+  new + changed documents were requested.
+
+Progress goes to stderr; the last stdout line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing import get_context
+from typing import Any
+
+import hf_croissant_assets.crawl as crawl_module
+from benchmarks._common import (
+    EmulatorProcess,
+    PeakTracker,
+    RssSampler,
+    Steps,
+    add_common_args,
+    emit,
+    lake_root,
+    list_and_publish,
+    log,
+    r,
+    release_memory,
+    rss_mb,
+    ru_maxrss_mb,
+    setup_logging,
+    slim_stats,
+    today_utc,
+    yesterday_utc,
+)
+from benchmarks._groundtruth import churn_counts, write_records_from_ground_truth
+from hf_croissant_assets.crawl import Budget, CrawlResult, crawl_croissant
+from hf_croissant_assets.derive import curate_croissant, curate_datasets
+from hf_croissant_assets.hub.client import HubClient, RetryPolicy
+from hf_croissant_assets.lake.store import LakeStore
+from hf_croissant_assets.listing import ListingResult
+
+THROUGHPUT_MIN_RPS = 1000.0
+UTILIZATION_MIN = 0.95
+SHARE_429_MAX = 0.005
+DAY_WALL_MAX_S = 120.0
+DAY_RSS_MAX_MB = 1024.0
+NO_STALE_REFRESH_DAYS = 36_500.0  # "nothing is stale": the day run fetches new + changed only
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def crawl_phases(tracker: PeakTracker | None = None) -> Iterator[dict[str, float]]:
+    """Time the phases inside `crawl_croissant` (plan / fetch / publish) without editing it.
+
+    `crawl_croissant` looks `plan_day` and `fetch_planned` up in its module at call time, so
+    wrapping those two module attributes is enough; they are restored on exit. With a tracker,
+    the peak RSS of each phase is recorded too (publish = from the end of fetch to the exit).
+    """
+    phases: dict[str, float] = {}
+    orig_plan, orig_fetch = crawl_module.plan_day, crawl_module.fetch_planned
+
+    def plan_day(*args: Any, **kwargs: Any):
+        if tracker:
+            tracker.begin("crawl.plan")
+        t = time.perf_counter()
+        try:
+            return orig_plan(*args, **kwargs)
+        finally:
+            phases["plan_s"] = time.perf_counter() - t
+            if tracker:
+                tracker.end("crawl.plan")
+
+    async def fetch_planned(*args: Any, **kwargs: Any):
+        if tracker:
+            tracker.begin("crawl.fetch")
+        phases["fetch_started_at"] = time.time()
+        t = time.perf_counter()
+        try:
+            return await orig_fetch(*args, **kwargs)
+        finally:
+            phases["fetch_s"] = time.perf_counter() - t
+            phases["fetch_ended_at"] = time.time()
+            if tracker:
+                tracker.end("crawl.fetch")
+                tracker.begin("crawl.publish")
+
+    crawl_module.plan_day, crawl_module.fetch_planned = plan_day, fetch_planned
+    try:
+        yield phases
+    finally:
+        crawl_module.plan_day, crawl_module.fetch_planned = orig_plan, orig_fetch
+        if tracker:
+            tracker.end("crawl.publish")
+
+
+def phase_summary(phases: dict[str, float], crawl_wall: float) -> dict[str, float | None]:
+    plan, fetch = phases.get("plan_s"), phases.get("fetch_s")
+    publish = crawl_wall - (plan or 0.0) - (fetch or 0.0)
+    return {"plan_s": r(plan), "fetch_s": r(fetch), "publish_s": r(publish)}
+
+
+def run_listing(base_url: str, store: LakeStore, date: str) -> ListingResult:
+    async def go() -> ListingResult:
+        async with HubClient(base_url) as client:
+            return await list_and_publish(client, store, date)
+
+    return asyncio.run(go())
+
+
+def run_crawl(
+    base_url: str,
+    store: LakeStore,
+    date: str,
+    *,
+    concurrency: int,
+    budget: Budget,
+    refresh_after_days: float = 7.0,
+) -> CrawlResult:
+    async def go() -> CrawlResult:
+        async with HubClient(base_url, concurrency=concurrency, retry=RetryPolicy()) as client:
+            return await crawl_croissant(
+                client, store, date, budget=budget, refresh_after_days=refresh_after_days
+            )
+
+    return asyncio.run(go())
+
+
+def emulator_args(config: dict[str, Any]) -> list[str]:
+    """CLI flags of the emulator subprocess for a dict of EmulatorConfig fields."""
+    args: list[str] = []
+    for key, value in config.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key == "retry_after":
+            continue  # on by default; --no-retry-after turns it off
+        args += [flag] if value is True else [flag, str(value)]
+    return args
+
+
+# -- throughput ----------------------------------------------------------------------------------
+
+
+def scenario_throughput(args: argparse.Namespace, root) -> dict[str, Any]:
+    config = {"datasets": args.throughput_datasets, "seed": args.seed, "doc_kb": args.doc_kb}
+    date = today_utc()
+    runs: dict[str, dict[str, Any]] = {}
+    with EmulatorProcess(emulator_args(config)) as emu:
+        for concurrency in args.concurrency:
+            store = LakeStore(root.sub(f"throughput-c{concurrency}"))
+            listing = run_listing(emu.base_url, store, date)
+            log.info("throughput c=%d: listing %d datasets", concurrency, listing.rows)
+            emu.reset_stats()
+            with crawl_phases() as phases:
+                t0 = time.perf_counter()
+                crawl = run_crawl(
+                    emu.base_url,
+                    store,
+                    date,
+                    concurrency=concurrency,
+                    budget=Budget(max_duration_s=None),
+                )
+                t1 = time.perf_counter()
+            curated = curate_croissant(store, date)
+            t2 = time.perf_counter()
+            stats = emu.stats()
+            requests = stats["by_endpoint"].get("croissant", 0)
+            fetch_wall, parse_wall = t1 - t0, t2 - t1
+            wall = t2 - t0
+            run = {
+                "concurrency": concurrency,
+                "datasets": listing.rows,
+                "requests": requests,
+                "wall_s": r(wall),
+                "requests_per_s": r(requests / wall, 1),
+                "fetch_wall_s": r(fetch_wall),
+                "parse_write_wall_s": r(parse_wall),
+                "crawl_phases": phase_summary(phases, fetch_wall),
+                "fetch_only_requests_per_s": r(requests / phases["fetch_s"], 1)
+                if phases.get("fetch_s")
+                else None,
+                "status_counts": crawl.status_counts,
+                "client": {
+                    k: crawl.client_stats[k]
+                    for k in ("requests", "retries", "http_429", "errors", "bytes_received")
+                },
+                "mean_response_bytes": r(
+                    crawl.client_stats["bytes_received"] / max(requests, 1), 0
+                ),
+                "hf_croissant_rows": curated.rows,
+            }
+            log.info(
+                "throughput c=%d: %d requests, %.0f req/s (fetch-only %.0f req/s); "
+                "crawl %.2f s (%s), curate %.2f s",
+                concurrency,
+                requests,
+                requests / wall,
+                run["fetch_only_requests_per_s"] or 0,
+                fetch_wall,
+                run["crawl_phases"],
+                parse_wall,
+            )
+            runs[str(concurrency)] = run
+    best = max(runs.values(), key=lambda x: x["requests_per_s"])
+    out = {k: v for k, v in best.items()}
+    out["concurrency_tried"] = {k: v["requests_per_s"] for k, v in runs.items()}
+    out["concurrency_chosen"] = best["concurrency"]
+    out["doc_kb"] = args.doc_kb
+    out["runs"] = runs
+    out["target_requests_per_s_min"] = THROUGHPUT_MIN_RPS
+    out["target_met"] = best["requests_per_s"] >= THROUGHPUT_MIN_RPS
+    return out
+
+
+# -- pacing --------------------------------------------------------------------------------------
+
+
+def window_counts(log_entries: list[list[Any]], t0: float, window: float) -> dict[int, list[int]]:
+    """{window index: [served, 429]} from the emulator's request log (wall-clock timestamps)."""
+    counts: dict[int, list[int]] = {}
+    for ts, _method, path, status in log_entries:
+        if "/croissant" not in path or not status:
+            continue
+        k = math.floor((ts - t0) / window)
+        c = counts.setdefault(k, [0, 0])
+        c[1 if status == 429 else 0] += 1
+    return counts
+
+
+def scenario_pacing(args: argparse.Namespace, root) -> dict[str, Any]:
+    quota, window = args.quota, args.window
+    config = {
+        "datasets": args.pacing_datasets,
+        "seed": args.seed,
+        "quota": quota,
+        "window": window,
+    }
+    date = today_utc()
+    with EmulatorProcess(emulator_args(config)) as emu:
+        store = LakeStore(root.sub("pacing"))
+        listing = run_listing(emu.base_url, store, date)
+        log.info("pacing: listing %d datasets; crawling for ~%.0f s", listing.rows, args.pacing_s)
+        emu.reset_stats()
+        with crawl_phases() as phases:
+            t0 = time.perf_counter()
+            crawl = run_crawl(
+                emu.base_url,
+                store,
+                date,
+                concurrency=args.pacing_concurrency,
+                budget=Budget(max_duration_s=args.pacing_s),
+            )
+            crawl_wall = time.perf_counter() - t0
+        stats = emu.stats()
+        entries = emu.requests_log(10_000)
+        windows_origin = emu.ready_at
+
+    fetch_start, fetch_end = phases["fetch_started_at"], phases["fetch_ended_at"]
+    elapsed = fetch_end - fetch_start
+    served = stats["served_ok_in_quota"]
+    limited = stats["rate_limited"]
+    total = stats["requests"]
+
+    # Quota utilization, two ways.
+    #
+    # 1. Over the fetch's elapsed time E (crawl_croissant's fetch phase, first to last request):
+    #        served_ok_in_quota / (quota * E / window)
+    #    The emulator allows at most `quota` per fixed window, so this is ~1.0 for a pacer that
+    #    never leaves quota unspent; partial windows at both ends make it noisy (+-1/#windows).
+    #
+    # 2. Precisely, over full windows only (the headline `quota_utilization`): the emulator's
+    #    windows are [t0 + k*w, t0 + (k+1)*w) with t0 its start (a few ms before its READY line,
+    #    `ready_at`). Windows lying entirely inside [fetch start, fetch end] are counted, and
+    #        utilization = requests served (non-429) in those windows / (quota * number of them)
+    #    with the per-request times taken from the emulator's request log. Partial windows at
+    #    the ends (first probe, the budget stop) are left out, so 1.0 means every full window
+    #    was spent completely.
+    counts = window_counts(entries, windows_origin, window)
+    first_full = math.ceil((fetch_start - windows_origin) / window)
+    last_full = math.floor((fetch_end - windows_origin) / window) - 1
+    full = [k for k in range(first_full, last_full + 1)]
+    served_full = sum(counts.get(k, [0, 0])[0] for k in full)
+    limited_full = sum(counts.get(k, [0, 0])[1] for k in full)
+    utilization_full = served_full / (quota * len(full)) if full else None
+    utilization_elapsed = served / (quota * elapsed / window) if elapsed > 0 else None
+    share_429 = limited / total if total else 0.0
+    per_window = [
+        [k, *counts.get(k, [0, 0])]
+        for k in range(min(counts, default=0), max(counts, default=-1) + 1)
+    ]
+    out = {
+        "quota": quota,
+        "window_s": window,
+        "concurrency": args.pacing_concurrency,
+        "max_duration_s": args.pacing_s,
+        "datasets": listing.rows,
+        "requests": total,
+        "served_ok_in_quota": served,
+        "http_429": limited,
+        "http_429_share": r(share_429, 4),
+        "elapsed_s": r(elapsed),
+        "crawl_wall_s": r(crawl_wall),
+        "quota_utilization": r(utilization_full, 4),
+        "quota_utilization_elapsed": r(utilization_elapsed, 4),
+        "full_windows": len(full),
+        "served_in_full_windows": served_full,
+        "http_429_in_full_windows": limited_full,
+        "max_served_in_a_window": max((c[0] for c in counts.values()), default=0),
+        "per_window_served_429": per_window,
+        "stopped_by": crawl.stopped_by,
+        "fetched": crawl.fetched_this_run,
+        "client": {k: crawl.client_stats[k] for k in ("requests", "retries", "http_429", "errors")},
+        "pacer": crawl.pacing,
+        "targets": {"quota_utilization_min": UTILIZATION_MIN, "http_429_share_max": SHARE_429_MAX},
+    }
+    out["target_met"] = bool(
+        utilization_full is not None
+        and utilization_full >= UTILIZATION_MIN
+        and share_429 <= SHARE_429_MAX
+    )
+    log.info(
+        "pacing: %d requests (%d x 429, share %.4f) in %.1f s; utilization %.3f over %d full "
+        "windows (%.3f over elapsed)",
+        total,
+        limited,
+        share_429,
+        elapsed,
+        utilization_full or 0,
+        len(full),
+        utilization_elapsed or 0,
+    )
+    return out
+
+
+# -- day -----------------------------------------------------------------------------------------
+
+
+def scenario_day(args: argparse.Namespace, root, concurrency: int) -> dict[str, Any]:
+    config = {
+        "datasets": args.day_datasets,
+        "seed": args.seed,
+        "modify_rate": args.modify_rate,
+    }
+    d0, d1 = yesterday_utc(), today_utc()
+    setup = Steps()
+    with (
+        EmulatorProcess(emulator_args(config)) as emu,
+        ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool,
+    ):
+        store = LakeStore(root.sub("day"))
+        # ---- setup: yesterday's snapshot, without fetching 500k documents ----
+        with setup.step("d0_listing"):
+            listing0 = run_listing(emu.base_url, store, d0)
+        # The ground-truth diff (2 x 500k catalog items) runs on the other core meanwhile.
+        churn_future = pool.submit(churn_counts, dict(config), 0, 1)
+        with setup.step("d0_records_from_ground_truth"):
+            records0 = write_records_from_ground_truth(
+                store, d0, dict(config, day=0), day=0, request_time=f"{d0}T12:00:00.000Z"
+            )
+        log.info("day 0: %s", records0)
+        if not args.skip_d0_curate:
+            with setup.step("d0_curate_croissant"):
+                curate_croissant(store, d0)
+        with setup.step("ground_truth_churn_wait"):
+            churn = churn_future.result()
+        log.info("ground truth day 0 -> 1: %s", churn)
+
+        emu.config(day=1, modify_rate=args.modify_rate)
+        emu.reset_stats()
+
+        # ---- the measured day-1 run ----
+        # ru_maxrss covers the whole process (setup included); read it before the kernel's mark
+        # is reset. Memory the setup freed is handed back first: the real run starts fresh.
+        setup_ru_maxrss = ru_maxrss_mb()
+        release_memory()
+        rss_before = rss_mb()
+        tracker = PeakTracker()
+        steps = Steps(tracker)
+        with RssSampler(interval_s=0.02) as sampler:
+            t0 = time.perf_counter()
+            with steps.step("crawl_listing"):
+                listing1 = run_listing(emu.base_url, store, d1)
+            with steps.step("curate_datasets"):
+                curate_datasets(store, d1)
+            with steps.step("crawl_croissant"), crawl_phases(tracker) as phases:
+                crawl = run_crawl(
+                    emu.base_url,
+                    store,
+                    d1,
+                    concurrency=concurrency,
+                    budget=Budget(max_duration_s=None),
+                    refresh_after_days=NO_STALE_REFRESH_DAYS,
+                )
+            with steps.step("curate_croissant"):
+                curated = curate_croissant(store, d1)
+            wall = time.perf_counter() - t0
+        hwm = tracker.finish()
+        stats = emu.stats()
+
+    croissant_requests = stats["by_endpoint"].get("croissant", 0)
+    expected = churn["new"] + churn["changed"]
+    peak = max(sampler.peak_mb, hwm or 0.0)
+    out = {
+        "datasets": listing1.rows,
+        "datasets_day0": listing0.rows,
+        "new": churn["new"],
+        "changed": churn["changed"],
+        "deleted": churn["deleted"],
+        "croissant_requests": croissant_requests,
+        "expected_requests": expected,
+        "requests_equal_expected": croissant_requests == expected,
+        "plan_counts": crawl.plan_counts,
+        "fetched_today": crawl.fetched_today,
+        "carried_forward": crawl.carried_forward,
+        "pending": crawl.pending,
+        "status_counts": crawl.status_counts,
+        "hf_croissant_rows": curated.rows,
+        "wall_s": r(wall),
+        "steps_s": steps.rounded(),
+        "crawl_phases": phase_summary(phases, steps.walls["crawl_croissant"]),
+        "fetch_requests_per_s": r(croissant_requests / phases["fetch_s"], 1)
+        if phases.get("fetch_s")
+        else None,
+        "concurrency": concurrency,
+        "peak_rss_mb": r(peak, 1),
+        "peak_rss_mb_sampled": r(sampler.peak_mb, 1),
+        "peak_rss_mb_kernel_hwm": r(hwm, 1),
+        "rss_before_mb": r(rss_before, 1),
+        "peak_rss_increase_mb": r(peak - rss_before, 1),
+        "peak_rss_mb_by_step": {k: r(v, 1) for k, v in tracker.peaks.items()},
+        "ru_maxrss_mb_incl_setup": r(setup_ru_maxrss, 1),
+        "emulator_requests": slim_stats(stats)["by_endpoint"],
+        "setup_s": setup.rounded(),
+        "ground_truth_churn_s": r(churn["wall_s"]),
+        "targets": {"wall_s_max": DAY_WALL_MAX_S, "peak_rss_mb_max": DAY_RSS_MAX_MB},
+    }
+    out["target_met"] = bool(
+        wall <= DAY_WALL_MAX_S and peak <= DAY_RSS_MAX_MB and croissant_requests == expected
+    )
+    log.info(
+        "day: %.1f s (steps %s), peak RSS %.0f MB, %d croissant requests (expected %d)",
+        wall,
+        steps.rounded(),
+        peak,
+        croissant_requests,
+        expected,
+    )
+    return out
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.croissant_day", description=__doc__)
+    parser.add_argument("--scenario", choices=["all", "throughput", "pacing", "day"], default="all")
+    parser.add_argument("--throughput-datasets", type=int, default=20_000)
+    parser.add_argument("--doc-kb", type=float, default=8.0, help="throughput document size")
+    parser.add_argument(
+        "--concurrency",
+        default="32,64",
+        help="HubClient concurrencies tried by throughput (comma-separated); the fastest is "
+        "reported and used by day",
+    )
+    parser.add_argument("--pacing-datasets", type=int, default=2000)
+    parser.add_argument("--quota", type=int, default=100)
+    parser.add_argument("--window", type=float, default=3.0)
+    parser.add_argument("--pacing-s", type=float, default=30.0, help="Budget.max_duration_s")
+    parser.add_argument("--pacing-concurrency", type=int, default=8)
+    parser.add_argument("--day-datasets", type=int, default=500_000)
+    parser.add_argument("--modify-rate", type=float, default=0.03)
+    parser.add_argument(
+        "--day-concurrency",
+        type=int,
+        default=0,
+        help="HubClient concurrency of the day run; 0 = throughput's pick (64 if not run)",
+    )
+    parser.add_argument(
+        "--skip-d0-curate", action="store_true", help="skip hf_croissant for day 0 (setup)"
+    )
+    add_common_args(parser)
+    args = parser.parse_args(argv)
+    args.concurrency = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
+    setup_logging()
+
+    which = {"throughput", "pacing", "day"} if args.scenario == "all" else {args.scenario}
+    result: dict[str, Any] = {"benchmark": "croissant_day"}
+    started = time.perf_counter()
+    with lake_root(args) as root:
+        throughput = scenario_throughput(args, root) if "throughput" in which else None
+        pacing = scenario_pacing(args, root) if "pacing" in which else None
+        day_concurrency = args.day_concurrency or (
+            throughput["concurrency_chosen"] if throughput else 64
+        )
+        day = scenario_day(args, root, day_concurrency) if "day" in which else None
+    result["throughput"] = throughput
+    result["pacing"] = pacing
+    result["day"] = day
+    result["targets_met"] = {
+        name: (value["target_met"] if value is not None else None)
+        for name, value in (("throughput", throughput), ("pacing", pacing), ("day", day))
+    }
+    result["total_wall_s"] = r(time.perf_counter() - started)
+    emit(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
