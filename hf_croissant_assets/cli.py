@@ -1,16 +1,24 @@
-"""`hf-croissant-snapshot`: run the daily snapshot job for one day on the embedded defaults.
+"""Command-line entry points, recorded in the local Dagster instance so `dagster dev` shows them.
 
-The same as `dagster asset materialize -m hf_croissant_assets.definitions --select '*'
---partition <day>`, with the run recorded in the local Dagster instance (DAGSTER_HOME, default:
-the folder holding this project's dagster.yaml, else ./data/dagster_home) so `dagster dev` shows it.
+- `hf-croissant-snapshot [--date D] [--select a,b]`: the daily snapshot job for one day (default:
+  today, UTC). The same as `dagster asset materialize -m hf_croissant_assets.definitions
+  --select '*' --partition D`.
+- `hf-croissant-backfill --from A --to B`: re-derive the curated tables, checks, table
+  registrations and reports of every day in [A, B] from the raw data stored for it, one run per
+  day; prints which days were produced and exactly which could not be, and why.
+
+DAGSTER_HOME defaults to the current folder when it holds this project's dagster.yaml, else to
+./data/dagster_home.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 
@@ -23,9 +31,67 @@ def _default_dagster_home() -> str:
     return str(home)
 
 
+@dataclass
+class DayOutcome:
+    date: str
+    success: bool
+    materialized: list[str]
+    errors: dict[str, str]  # step -> root cause message
+
+
+def _root_message(error) -> str:
+    while (error.cause or error.context) is not None:  # the user's error is inside Dagster's
+        error = error.cause or error.context
+    return error.message.strip()
+
+
+def run_day(day: str, selection: list[str] | None, instance=None) -> DayOutcome:
+    """Materialize `selection` (asset names; None = all) for one day; never raises for failures."""
+    from dagster import DagsterInstance, materialize
+
+    from hf_croissant_assets.definitions import all_assets, resources
+
+    keys = {key.to_user_string(): key for a in all_assets for key in a.keys}
+    wanted = list(keys) if selection is None else selection
+    unknown = sorted(set(wanted) - set(keys))
+    if unknown:
+        raise ValueError(f"unknown asset(s) {unknown}; known: {sorted(keys)}")
+    result = materialize(
+        all_assets,
+        partition_key=day,
+        resources=resources,
+        instance=instance or DagsterInstance.get(),
+        selection=[keys[name] for name in wanted],
+        raise_on_error=False,
+        tags={"hf_croissant/hub": "fetch"}
+        if {"hf_dataset_listing", "croissant_records"} & set(wanted)
+        else None,
+    )
+    materialized = [
+        e.step_materialization_data.materialization.asset_key.to_user_string()
+        for e in result.get_asset_materialization_events()
+    ]
+    errors = {
+        e.step_key: _root_message(e.step_failure_data.error)
+        for e in result.all_events
+        if e.is_step_failure
+    }
+    return DayOutcome(day, result.success, materialized, errors)
+
+
+def _parse_day(parser: argparse.ArgumentParser, value: str, flag: str) -> str:
+    from hf_croissant_assets.lake.store import PartitionKeyError, validate_date
+
+    try:
+        return validate_date(value)
+    except PartitionKeyError as exc:
+        parser.error(f"{flag}: {exc}")
+        raise
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="hf-croissant-snapshot", description=__doc__.splitlines()[0]
+        prog="hf-croissant-snapshot", description="Run the daily snapshot job for one day."
     )
     parser.add_argument(
         "--date",
@@ -35,45 +101,61 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--select",
         default="*",
-        help="asset selection, e.g. 'hf_datasets' to re-derive a past day (default: everything)",
+        help="comma-separated asset names, e.g. 'hf_datasets,hf_croissant' (default: all)",
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("DAGSTER_HOME", _default_dagster_home())
+    day = _parse_day(parser, args.date, "--date")
+    selection = None if args.select == "*" else [s.strip() for s in args.select.split(",")]
+    try:
+        outcome = run_day(day, selection)
+    except ValueError as exc:
+        parser.error(f"--select: {exc}")
+    for name in outcome.materialized:
+        print(f"materialized {name} [{day}]")
+    for step, message in outcome.errors.items():
+        print(f"FAILED {step} [{day}]: {message}", file=sys.stderr)
+    return 0 if outcome.success else 1
 
-    from dagster import DagsterInstance, materialize
 
-    from hf_croissant_assets.definitions import all_assets, resources
-    from hf_croissant_assets.lake.store import validate_date
-
-    validate_date(args.date)
-    keys = {key.to_user_string(): key for a in all_assets for key in a.keys}
-    wanted = list(keys) if args.select == "*" else [s.strip() for s in args.select.split(",")]
-    unknown = sorted(set(wanted) - set(keys))
-    if unknown:
-        parser.error(f"--select: unknown asset(s) {unknown}; known: {sorted(keys)}")
-    result = materialize(
-        all_assets,
-        partition_key=args.date,
-        resources=resources,
-        instance=DagsterInstance.get(),
-        selection=[keys[name] for name in wanted],
-        raise_on_error=False,
+def backfill(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="hf-croissant-backfill",
+        description="Re-derive past days from their stored raw data (no Hub requests).",
     )
-    for event in result.get_asset_materialization_events():
-        mat = event.step_materialization_data.materialization
-        rows = mat.metadata.get("dagster/row_count")
-        print(
-            f"materialized {mat.asset_key.to_user_string()} [{args.date}]: rows={rows.value if rows else '-'}"
-        )
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                error = event.step_failure_data.error
-                while (error.cause or error.context) is not None:  # the user's error is inside
-                    error = error.cause or error.context
-                print(f"FAILED {event.step_key}: {error.message.strip()}", file=sys.stderr)
-        return 1
-    return 0
+    parser.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DAGSTER_HOME", _default_dagster_home())
+    start = date.fromisoformat(_parse_day(parser, args.start, "--from"))
+    end = date.fromisoformat(_parse_day(parser, args.end, "--to"))
+    if end < start:
+        parser.error(f"--to {end} is before --from {start}")
+
+    from dagster import DagsterInstance
+
+    from hf_croissant_assets.definitions import all_assets
+    from hf_croissant_assets.jobs import FETCHING
+
+    fetching = {k.to_user_string() for k in FETCHING.resolve(all_assets)}
+    derived = [
+        k.to_user_string() for a in all_assets for k in a.keys if k.to_user_string() not in fetching
+    ]
+    instance = DagsterInstance.get()
+    produced, missing = [], {}
+    day = start
+    while day <= end:
+        outcome = run_day(day.isoformat(), derived, instance)
+        if outcome.success:
+            produced.append(outcome.date)
+            print(f"produced {outcome.date}: {', '.join(outcome.materialized)}")
+        else:
+            reason = next(iter(outcome.errors.values()), "failed")
+            missing[outcome.date] = reason
+            print(f"NOT produced {outcome.date}: {reason}", file=sys.stderr)
+        day += timedelta(days=1)
+    print(json.dumps({"produced": produced, "not_produced": missing}))
+    return 0 if not missing else 2
 
 
 if __name__ == "__main__":

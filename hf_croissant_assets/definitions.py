@@ -8,7 +8,7 @@ from dagster import Definitions, EnvVar, load_assets_from_modules
 
 from hf_croissant_assets import settings
 from hf_croissant_assets.assets import croissant, listing, tables
-from hf_croissant_assets.jobs import daily_snapshot_job
+from hf_croissant_assets.jobs import daily_snapshot_job, rederive_job
 from hf_croissant_assets.lake.io_manager import LakeIOManager
 from hf_croissant_assets.resources import (
     AthenaResource,
@@ -79,7 +79,7 @@ resources = build_resources() | ({"athena": athena} if athena else {})
 
 defs = Definitions(
     assets=all_assets,
-    jobs=[daily_snapshot_job],
+    jobs=[daily_snapshot_job, rederive_job],
     schedules=[daily_snapshot_schedule],
     resources=resources,
 )
