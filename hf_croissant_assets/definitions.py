@@ -7,7 +7,7 @@ import os
 from dagster import Definitions, EnvVar, load_assets_from_modules
 
 from hf_croissant_assets import settings
-from hf_croissant_assets.assets import croissant, listing, tables
+from hf_croissant_assets.assets import croissant, listing, report, tables
 from hf_croissant_assets.jobs import daily_snapshot_job, rederive_job
 from hf_croissant_assets.lake.io_manager import LakeIOManager
 from hf_croissant_assets.resources import (
@@ -74,7 +74,7 @@ def athena_resource() -> AthenaResource | None:
 
 athena = athena_resource()
 warehouse = [tables.athena_tables] if athena else [tables.duckdb_tables]
-all_assets = [*load_assets_from_modules([listing, croissant]), *warehouse]
+all_assets = [*load_assets_from_modules([listing, croissant, report]), *warehouse]
 resources = build_resources() | ({"athena": athena} if athena else {})
 
 defs = Definitions(

@@ -1,9 +1,11 @@
 """The daily report: a few numbers about the lake as of one day, charted as PNGs.
 
 Plain Python (no Dagster): `build_report(store, date)` queries the lake with DuckDB over pyarrow
-datasets (every snapshot up to and including `date`), renders six charts with matplotlib's
-headless Agg backend and writes them, with `report.json` (every number behind the charts), to
-`<lake>/reports/date=D/` through `store.fs` (local folder or S3 alike), each file atomically.
+datasets on `store.fs` (registered in an in-memory connection; only the days a query needs), counts
+the datasets of every snapshot up to and including `date` from the parquet footers, renders six
+charts with matplotlib's headless Agg backend and writes them, with `report.json` (every number
+behind the charts), to `<lake>/reports/date=D/` through `store.fs` (local folder or S3 alike),
+each file atomically.
 
 Charts: `growth.png` (datasets per snapshot), `licenses.png` (top licenses on D: the listing's
 license tag vs. the Croissant document's license), `croissant_status.png` (Croissant availability
@@ -21,6 +23,7 @@ import json
 import os
 import uuid
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date as Date
 from datetime import timedelta
@@ -148,13 +151,12 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[t
 # -- the numbers ------------------------------------------------------------------------------
 
 
-def _growth(con, date: str) -> list[dict[str, Any]]:
-    rows = _rows(
-        con,
-        'SELECT "date", count(*) FROM hf_datasets WHERE "date" <= ?::DATE GROUP BY 1 ORDER BY 1',
-        [date],
-    )
-    return [{"date": d.isoformat(), "datasets": int(n)} for d, n in rows]
+def _growth(store: LakeStore, snapshots: list[str]) -> list[dict[str, Any]]:
+    """Datasets per snapshot from the parquet footers (row counts): one small read per day
+    instead of scanning a column of every day's file (which on S3 would grow with history)."""
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        counts = list(pool.map(lambda d: store.num_rows("hf_datasets", d), snapshots))
+    return [{"date": d, "datasets": int(n)} for d, n in zip(snapshots, counts, strict=True)]
 
 
 def _top_licenses(con, table: str, column: str, date: str, where: str = "") -> dict[str, Any]:
@@ -225,7 +227,7 @@ def _movers(con, snapshots: list[str], date: str, window: int) -> dict[str, Any]
             "title": f"Top movers in downloads, last {window} snapshots: needs ≥2 snapshots",
             "compared": 0,
             "top": [],
-            "note": f"needs ≥2 snapshots (only {date} is in the lake)",
+            "note": f"needs ≥2 snapshots (none before {date})",
         }
     base_idx = max(0, idx - window)
     base = snapshots[base_idx]
@@ -284,10 +286,13 @@ def safe_label(value: Any, limit: int = LABEL_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _figure():
+def _figure(title: str):
+    """A small figure with its title at the top left (never clipped by long tick labels)."""
     from matplotlib.figure import Figure  # Agg via FigureCanvasAgg: no pyplot, no GUI state
 
-    return Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=9, parse_math=False)
+    return fig
 
 
 def _png(fig) -> bytes:
@@ -303,38 +308,53 @@ def _text(ax, x, y, s: str, **kwargs) -> None:
     ax.text(x, y, s, parse_math=False, usetex=False, **kwargs)
 
 
+def _count_axis(axis) -> None:
+    """Whole numbers with thousands separators (no 1e6 offset text)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
+def _labels(ax, positions: list[int], labels: list[str], limit: int = LABEL_MAX) -> None:
+    ax.set_yticks(positions, labels=[safe_label(s, limit) for s in labels])
+    for label in ax.get_yticklabels():
+        label.set_parse_math(False)
+    ax.tick_params(axis="y", labelsize=7)
+
+
 def _placeholder(ax, message: str) -> None:
     ax.set_axis_off()
-    _text(ax, 0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, wrap=True)
+    _text(ax, 0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+
+
+def _short_license(value: str) -> str:
+    """A license URL without its scheme and www., so the telling end fits the label."""
+    for prefix in ("https://", "http://"):
+        value = value.removeprefix(prefix)
+    return value.removeprefix("www.")
 
 
 def _barh(ax, labels: list[str], values: list[int], color: str, title: str) -> None:
-    ax.set_title(title, loc="left", parse_math=False)
+    ax.set_title(title, loc="left", fontsize=8, parse_math=False)
     if not values:
         _placeholder(ax, "no data")
         return
     pos = list(range(len(values)))[::-1]  # the largest on top
     ax.barh(pos, values, color=color)
-    ax.set_yticks(pos, labels=[safe_label(s, 28) for s in labels])
-    for label in ax.get_yticklabels():
-        label.set_parse_math(False)
+    _labels(ax, pos, labels, limit=34)
     top = max(values) or 1
     for p, v in zip(pos, values, strict=True):
         _text(ax, v + top * 0.01, p, f"{v:,}", va="center", fontsize=7)
-    ax.set_xlim(0, top * 1.18)
-    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlim(0, top * 1.2)
+    _count_axis(ax.xaxis)
 
 
 def _chart_growth(report: Report) -> bytes:
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
-    fig = _figure()
+    fig = _figure(f"Datasets per snapshot ({len(report.growth)} snapshot(s) up to {report.date})")
     ax = fig.add_subplot()
-    ax.set_title(
-        f"Datasets per snapshot ({len(report.growth)} snapshot(s) up to {report.date})",
-        loc="left",
-        parse_math=False,
-    )
     if not report.growth:
         _placeholder(ax, "no hf_datasets snapshot")
         return _png(fig)
@@ -350,13 +370,14 @@ def _chart_growth(report: Report) -> bytes:
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.set_ylabel("datasets")
     ax.set_ylim(bottom=0, top=max(ys) * 1.15 or 1)
+    _count_axis(ax.yaxis)
     _text(ax, xs[-1], ys[-1], f" {ys[-1]:,}", va="bottom", fontsize=7)
     ax.grid(alpha=0.3)
     return _png(fig)
 
 
 def _chart_licenses(report: Report) -> bytes:
-    fig = _figure()
+    fig = _figure(f"Top licenses on {report.date}: listing tag vs. Croissant document")
     left, right = fig.subplots(1, 2)
     lic = report.licenses
     _barh(
@@ -364,31 +385,25 @@ def _chart_licenses(report: Report) -> bytes:
         [r["license"] for r in lic["tags"]],
         [r["datasets"] for r in lic["tags"]],
         "#4c72b0",
-        f"License tag (of {lic['tags_total']:,} datasets)",
+        f"license: tag ({lic['tags_total']:,} datasets)",
     )
     _barh(
         right,
-        [r["license"] for r in lic["croissant"]],
+        [_short_license(r["license"]) for r in lic["croissant"]],
         [r["datasets"] for r in lic["croissant"]],
         "#55a868",
-        f"Croissant license (of {lic['croissant_total']:,} docs)",
+        f"Croissant ({lic['croissant_total']:,} documents, status 200)",
     )
-    fig.suptitle(f"Top licenses on {report.date}", fontsize=9)
     return _png(fig)
 
 
 def _chart_status(report: Report) -> bytes:
-    fig = _figure()
-    ax = fig.add_subplot()
     counts = report.croissant_status
     total = sum(counts.values())
-    ax.set_title(
-        f"Croissant availability by HTTP status on {report.date} ({total:,} datasets)",
-        loc="left",
-        parse_math=False,
-    )
+    fig = _figure(f"Croissant availability by HTTP status on {report.date} ({total:,} datasets)")
+    ax = fig.add_subplot()
     if not total:
-        _placeholder(ax, "no hf_croissant snapshot for this day")
+        _placeholder(ax, f"no hf_croissant snapshot for {report.date}")
         return _png(fig)
     colors = ["#55a868", "#dd8452", "#8172b3", "#c44e52", "#937860", "#8c8c8c"]
     values = [counts[b] for b in STATUS_BUCKETS]
@@ -397,65 +412,60 @@ def _chart_status(report: Report) -> bytes:
         _text(ax, i, v, f"{v:,}\n{100.0 * v / total:.1f}%", ha="center", va="bottom", fontsize=7)
     ax.set_ylim(0, max(values) * 1.3 or 1)
     ax.set_ylabel("datasets")
+    _count_axis(ax.yaxis)
     return _png(fig)
 
 
 def _chart_gated(report: Report) -> bytes:
-    fig = _figure()
-    ax = fig.add_subplot()
     gated = report.gated
-    ax.set_title(
-        f"Gated share on {report.date} ({gated['total']:,} datasets)", loc="left", parse_math=False
-    )
+    fig = _figure(f"Gated share on {report.date} ({gated['total']:,} datasets)")
+    ax = fig.add_subplot()
     if not gated["total"]:
-        _placeholder(ax, "no hf_datasets snapshot for this day")
+        _placeholder(ax, f"no hf_datasets snapshot for {report.date}")
         return _png(fig)
     names = list(gated["counts"])
-    values = [gated["share_pct"][n] for n in names]
     pos = list(range(len(names)))[::-1]
-    ax.barh(pos, values, color=["#55a868", "#dd8452", "#c44e52", "#8c8c8c"][: len(names)])
-    ax.set_yticks(pos, labels=[safe_label(n) for n in names])
-    for label in ax.get_yticklabels():
-        label.set_parse_math(False)
+    palette = {"false": "#55a868", "auto": "#dd8452", "manual": "#c44e52"}
+    ax.barh(
+        pos,
+        [gated["share_pct"][n] for n in names],
+        color=[palette.get(n, "#8c8c8c") for n in names],
+    )
+    _labels(ax, pos, names)
+    ax.tick_params(axis="y", labelsize=8)
     for p, n in zip(pos, names, strict=True):
-        _text(
-            ax,
-            gated["share_pct"][n] + 1,
-            p,
-            f"{gated['share_pct'][n]:.1f}% ({gated['counts'][n]:,})",
-            va="center",
-            fontsize=7,
-        )
+        label = f"{gated['share_pct'][n]:.1f}% ({gated['counts'][n]:,})"
+        _text(ax, gated["share_pct"][n] + 1, p, label, va="center", fontsize=7)
     ax.set_xlim(0, 118)
+    ax.set_xticks([0, 20, 40, 60, 80, 100])
     ax.set_xlabel("% of datasets")
     return _png(fig)
 
 
 def _chart_movers(report: Report, window: int) -> bytes:
-    fig = _figure()
-    ax = fig.add_subplot()
     movers = report.movers[str(window)]
-    ax.set_title(movers["title"], loc="left", parse_math=False)
+    fig = _figure(movers["title"])
+    ax = fig.add_subplot()
     if movers["base_date"] is None:
-        _placeholder(ax, "needs ≥2 snapshots")
+        _placeholder(ax, f"needs ≥2 snapshots (none before {report.date})")
         return _png(fig)
     if not movers["top"]:
-        _placeholder(ax, "no dataset is in both snapshots")
+        _placeholder(ax, "no dataset with downloads in both snapshots")
         return _png(fig)
     top = movers["top"]
     pos = list(range(len(top)))[::-1]
     changes = [m["change"] for m in top]
     ax.barh(pos, changes, color=["#55a868" if c >= 0 else "#c44e52" for c in changes])
-    ax.set_yticks(pos, labels=[safe_label(m["dataset"]) for m in top])
-    for label in ax.get_yticklabels():
-        label.set_parse_math(False)
+    _labels(ax, pos, [m["dataset"] for m in top])
     ax.axvline(0, color="#444444", linewidth=0.6)
-    span = max(abs(c) for c in changes) or 1
-    ax.set_xlim(min(0, min(changes)) - span * 0.25, max(0, max(changes)) + span * 0.25)
+    lo, hi = min(0, *changes), max(0, *changes)
+    pad = (hi - lo or 1) * 0.2
+    ax.set_xlim(lo - (pad if lo < 0 else pad / 10), hi + (pad if hi > 0 else pad / 10))
     for p, c in zip(pos, changes, strict=True):
-        _text(ax, c, p, f" {c:+,} ", va="center", ha="left" if c >= 0 else "right", fontsize=7)
-    ax.set_xlabel("Δ downloads (30-day count)")
-    ax.tick_params(axis="y", labelsize=7)
+        ha = "left" if c >= 0 else "right"
+        _text(ax, c, p, f" {c:+,} ", va="center", ha=ha, fontsize=7)
+    ax.set_xlabel("change of downloads (the Hub's 30-day count)")
+    _count_axis(ax.xaxis)
     return _png(fig)
 
 
@@ -540,15 +550,16 @@ def build_report(store: LakeStore, date: str, out_dir: str | None = None) -> Rep
 
     con = duckdb.connect(":memory:")
     try:
-        _register(con, store, "hf_datasets", snapshots)
-        # The Croissant side only ever looks at `date` itself.
+        # Only the days the queries read: `date` and the movers' base snapshots.
+        bases = {snapshots[max(0, len(snapshots) - 1 - w)] for w in MOVER_WINDOWS}
+        _register(con, store, "hf_datasets", sorted(bases | {date}))
         _register(con, store, "hf_croissant", [date] if date in croissant_days else [])
         movers = {str(w): _movers(con, snapshots, date, w) for w in MOVER_WINDOWS}
         notes.extend(f"movers {k}: {m['note']}" for k, m in movers.items() if m["note"])
         report = Report(
             date=date,
             snapshots=snapshots,
-            growth=_growth(con, date),
+            growth=_growth(store, snapshots),
             licenses=_licenses(con, date),
             croissant_status=_croissant_status(con, date),
             gated=_gated(con, date),
