@@ -156,7 +156,7 @@ def test_unreachable_endpoint_fails_the_listing_with_the_url(lake_dir, store):
     assert store.dates("raw_listing") == []
 
 
-def test_definitions_load_with_the_job_and_schedule():
+def test_definitions_load_with_the_jobs_and_schedule():
     from hf_croissant_assets.definitions import defs
 
     graph = defs.resolve_asset_graph()
@@ -166,9 +166,15 @@ def test_definitions_load_with_the_job_and_schedule():
         "croissant_records",
         "hf_datasets",
         "hf_croissant",
+        "daily_report",
         "duckdb_tables",
     }
     job = defs.resolve_job_def("daily_snapshot")
     assert job.partitions_def is not None
+    rederive = defs.resolve_job_def("rederive")
+    assert {k.to_user_string() for k in rederive.asset_layer.executable_asset_keys} == keys - {
+        "hf_dataset_listing",
+        "croissant_records",
+    }
     schedule = defs.resolve_schedule_def("daily_snapshot_schedule")
     assert schedule.cron_schedule.endswith("* * *")

@@ -33,10 +33,10 @@ __all__ = [
     "connect",
     "dataset",
     "dates",
+    "get_store",
     "read",
     "scan",
     "sql",
-    "get_store",
     "tables",
 ]
 

@@ -55,10 +55,10 @@ __all__ = [
     "connect",
     "dataset",
     "dates",
+    "get_store",
     "read",
     "scan",
     "sql",
-    "get_store",
     "tables",
 ]
 
@@ -183,8 +183,8 @@ def _latest(s: LakeStore, table: str, files: dict[str, str]) -> str:
             missing = f"; the folder {s.root} does not exist"
         raise NoPartitionError(
             f"date='latest': {table} has no partition yet in {_where(s)}{missing}; "
-            "run the daily snapshot (hf-croissant-snapshot) or point lake=/HF_CROISSANT_LAKE "
-            "at an existing lake"
+            "run the daily snapshot (hf-croissant-snapshot), or pass lake=... / set "
+            "HF_CROISSANT_LAKE to an existing lake"
         )
     return next(reversed(files))
 
@@ -268,7 +268,9 @@ def scan(table: str, date: DateArg = None, *, lake: LakeArg = None) -> pl.LazyFr
 
     Projections and filters push down into the pyarrow dataset: `.select(...)` reads only those
     columns, and a comparison on `date` (`==`, `<`, `is_between`, `is_in`, ...) opens only the
-    matching days' files. "latest" is resolved when `scan` is called, not at `collect()`.
+    matching days' files. A predicate polars cannot hand to pyarrow (e.g. on
+    `pl.col("date").dt.weekday()`) is applied after the scan: still correct, just not pruned.
+    "latest" is resolved when `scan` is called, not at `collect()`.
     """
     import polars as pl
 
