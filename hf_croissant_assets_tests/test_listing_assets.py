@@ -178,3 +178,34 @@ def test_definitions_load_with_the_jobs_and_schedule():
     }
     schedule = defs.resolve_schedule_def("daily_snapshot_schedule")
     assert schedule.cron_schedule.endswith("* * *")
+
+
+def test_materialization_metadata_answers_questions(emulator, lake_dir, store):
+    result = _materialize(emulator, lake_dir)
+    assert result.success
+    meta = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    listed = len(emulator.dataset_ids())
+    croissant = meta["hf_croissant"]
+    assert croissant["dagster/row_count"].value == listed
+    assert sum(croissant["croissant_status"].value.values()) == listed
+    assert len(croissant["preview"].value.records) == 5
+    assert "lake.read('hf_croissant', date='2026-11-20')" in croissant["load_with_python"].value
+    assert croissant["bytes_written"].value > 0
+    assert len(croissant["dagster/column_schema"].value.columns) == 24
+    records = meta["croissant_records"]
+    assert records["fetched_today"].value + records["carried_forward"].value == listed
+    for key in ("requests", "retries", "http_429", "quota", "status_counts"):
+        assert key in records
+
+
+def test_preview_cells_are_plain_truncated_text():
+    from hf_croissant_assets.assets.metadata import PREVIEW_CHARS, _cell
+
+    hostile = "<script>alert(1)</script>\n{{7*7}} " + "x" * 500
+    cell = _cell(hostile)
+    assert isinstance(cell, str) and len(cell) == PREVIEW_CHARS and "\n" not in cell
+    assert cell.startswith("<script>")  # kept as text, never interpreted: table cells are text
+    assert _cell(3) == 3 and _cell(None) is None
