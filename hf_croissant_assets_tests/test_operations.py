@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -146,3 +147,71 @@ def test_fetching_assets_refuse_a_past_day_in_a_full_run(emulator, lake_dir):
     assert AssetKey("hf_dataset_listing") not in {
         e.asset_key for e in result.get_asset_materialization_events()
     }
+
+
+def test_dagster_job_backfill_through_the_daemon(tmp_path):
+    """`dagster job backfill -j rederive --from A --to B`, executed by dagster-daemon as a user
+    would: days with raw data succeed, the day without fails with the reason in its run."""
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    lake = tmp_path / "lake"
+    store = LakeStore(str(lake))
+    with running_emulator(datasets=200, seed=5) as emu:
+        _raw_day(emu, store, D1)
+        emu.set_day(1)
+        _raw_day(emu, store, D2)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env |= {
+        "DAGSTER_HOME": str(home),
+        "HF_CROISSANT_LAKE": str(lake),
+        "HF_CROISSANT_DUCKDB": str(tmp_path / "db.duckdb"),
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+    }
+    bin_dir = Path(sys.executable).parent
+    submit = subprocess.run(
+        [str(bin_dir / "dagster"), "job", "backfill", "-m", "hf_croissant_assets.definitions",
+         "-j", "rederive", "--from", D1, "--to", D3, "--noprompt"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert submit.returncode == 0, submit.stderr[-2000:]
+    assert "Launched backfill" in submit.stdout + submit.stderr
+
+    daemon = subprocess.Popen(
+        [str(bin_dir / "dagster-daemon"), "run", "-m", "hf_croissant_assets.definitions"],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            with DagsterInstance.from_config(str(home)) as instance:
+                runs = instance.get_runs()
+                done = [r for r in runs if r.is_finished]
+                if len(runs) == 3 and len(done) == 3:
+                    status = {r.tags["dagster/partition"]: r.status for r in runs}
+                    failure = next(
+                        e.dagster_event.step_failure_data.error
+                        for r in runs
+                        if r.tags["dagster/partition"] == D3
+                        for e in instance.all_logs(r.run_id)
+                        if e.dagster_event and e.dagster_event.is_step_failure
+                    )
+                    break
+            assert time.monotonic() < deadline, f"backfill not finished: {[r.status for r in runs]}"
+            time.sleep(2)
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+    assert status == {
+        D1: DagsterRunStatus.SUCCESS,
+        D2: DagsterRunStatus.SUCCESS,
+        D3: DagsterRunStatus.FAILURE,
+    }
+    while (failure.cause or failure.context) is not None:
+        failure = failure.cause or failure.context
+    assert "no raw_listing partition stored for 2026-11-20" in failure.message
+    assert store.exists("hf_croissant", D2) and not store.exists("hf_datasets", D3)
