@@ -8,12 +8,14 @@ from dagster import Definitions, EnvVar, load_assets_from_modules
 
 from hf_croissant_assets import settings
 from hf_croissant_assets.assets import croissant, listing, report, tables
+from hf_croissant_assets.assets import publish as publish_assets
 from hf_croissant_assets.jobs import daily_snapshot_job, rederive_job
 from hf_croissant_assets.lake.io_manager import LakeIOManager
 from hf_croissant_assets.resources import (
     AthenaResource,
     CrawlSettings,
     DuckDBResource,
+    HfPublishResource,
     HubResource,
     LakeResource,
 )
@@ -35,6 +37,7 @@ def build_resources() -> dict[str, object]:
         max_requests=settings.MAX_REQUESTS.as_int(0),
         max_duration_s=settings.MAX_DURATION.as_float(0.0),
         refresh_after_days=settings.REFRESH_DAYS.as_float(0.0),
+        bootstrap_repo=settings.BOOTSTRAP_REPO.raw(),
     )
     crawl.validate()
     return {
@@ -72,10 +75,33 @@ def athena_resource() -> AthenaResource | None:
     return resource
 
 
+def publish_resource() -> HfPublishResource | None:
+    """Publishing when HF_CROISSANT_PUBLISH_REPO is set: the `hf_hub_export` asset and its
+    resource. The token is an EnvVar (resolved at run time, never stored); whether it may write is
+    checked by the asset before any upload."""
+    repo_id = settings.PUBLISH_REPO.raw()
+    if not repo_id:
+        return None
+    resource = HfPublishResource(
+        repo_id=repo_id,
+        token=EnvVar(settings.HF_TOKEN.name) if os.environ.get(settings.HF_TOKEN.name) else None,
+        endpoint=settings.HF_ENDPOINT.raw(),
+        license=settings.PUBLISH_LICENSE.raw(),
+    )
+    resource.validate()
+    return resource
+
+
 athena = athena_resource()
+hf_publish = publish_resource()
 warehouse = [tables.athena_tables] if athena else [tables.duckdb_tables]
-all_assets = [*load_assets_from_modules([listing, croissant, report]), *warehouse]
-resources = build_resources() | ({"athena": athena} if athena else {})
+sharing = [publish_assets.hf_hub_export] if hf_publish else []
+all_assets = [*load_assets_from_modules([listing, croissant, report]), *warehouse, *sharing]
+resources = (
+    build_resources()
+    | ({"athena": athena} if athena else {})
+    | ({"hf_publish": hf_publish} if hf_publish else {})
+)
 
 defs = Definitions(
     assets=all_assets,

@@ -8,7 +8,7 @@ import duckdb
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from hf_croissant_assets import settings
+from hf_croissant_assets import publish, settings
 from hf_croissant_assets.crawl import Budget
 from hf_croissant_assets.hub.client import HubClient, HubConfigError, RetryPolicy, resolve_endpoint
 from hf_croissant_assets.lake.store import LakeStore
@@ -113,6 +113,11 @@ class CrawlSettings(ConfigurableResource):
     max_duration_s: float = Field(default=64800.0, description="HF_CROISSANT_MAX_DURATION_S")
     refresh_after_days: float = Field(default=7.0, description="HF_CROISSANT_REFRESH_DAYS")
     batch_size: int = Field(default=1000, description="documents per staged checkpoint batch")
+    bootstrap_repo: str | None = Field(
+        default=None,
+        description="HF_CROISSANT_BOOTSTRAP_REPO: Hub dataset repo whose newest published "
+        "hf_croissant day seeds a lake without an earlier snapshot (None = never)",
+    )
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self.validate()
@@ -132,6 +137,8 @@ class CrawlSettings(ConfigurableResource):
             )
         if self.batch_size < 1:
             raise settings.SettingError(f"batch_size={self.batch_size} must be >= 1")
+        if self.bootstrap_repo is not None:
+            publish.validate_repo_id(self.bootstrap_repo, settings.BOOTSTRAP_REPO.name)
 
     def budget(self) -> Budget:
         return Budget(max_requests=self.max_requests, max_duration_s=self.max_duration_s)
@@ -162,4 +169,26 @@ class AthenaResource(ConfigurableResource):
         try:
             self.client()  # validates every name before any AWS call
         except ValueError as exc:
+            raise settings.SettingError(str(exc)) from None
+
+
+class HfPublishResource(ConfigurableResource):
+    """Where each day is published on the Hub: the dataset repo, the (write) token, the endpoint."""
+
+    repo_id: str = Field(description="HF_CROISSANT_PUBLISH_REPO (namespace/name)")
+    token: str | None = Field(
+        default=None, description="HF_TOKEN (from the environment only; needs the write role)"
+    )
+    endpoint: str = Field(default="https://huggingface.co", description="HF_ENDPOINT")
+    license: str = Field(default="other", description="HF_CROISSANT_PUBLISH_LICENSE")
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        publish.validate_repo_id(self.repo_id, settings.PUBLISH_REPO.name)
+        publish.validate_license(self.license, settings.PUBLISH_LICENSE.name)
+        try:
+            resolve_endpoint(self.endpoint)
+        except HubConfigError as exc:
             raise settings.SettingError(str(exc)) from None

@@ -117,6 +117,23 @@ GRACE_HOURS = Setting(
     "2",
     "Hours after UTC midnight during which yesterday can still be fetched.",
 )
+PUBLISH_REPO = Setting(
+    "HF_CROISSANT_PUBLISH_REPO",
+    None,
+    "Hub dataset repo (namespace/name) each day's hf_datasets and hf_croissant are published to, "
+    "after the day's checks pass; unset = no publishing. Needs a write token in HF_TOKEN.",
+)
+PUBLISH_LICENSE = Setting(
+    "HF_CROISSANT_PUBLISH_LICENSE",
+    "other",
+    "Licence id declared in the published dataset card (e.g. other, cc0-1.0, odc-by).",
+)
+BOOTSTRAP_REPO = Setting(
+    "HF_CROISSANT_BOOTSTRAP_REPO",
+    None,
+    "Hub dataset repo whose newest published hf_croissant day seeds a lake that has no earlier "
+    "Croissant snapshot, so its first day fetches only what changed since.",
+)
 
 ALL: tuple[Setting, ...] = (
     HF_ENDPOINT,
@@ -137,4 +154,7 @@ ALL: tuple[Setting, ...] = (
     START_DATE,
     SCHEDULE_HOUR,
     GRACE_HOURS,
+    PUBLISH_REPO,
+    PUBLISH_LICENSE,
+    BOOTSTRAP_REPO,
 )

@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, AssetIn, MaterializeResult, MetadataV
 from hf_croissant_assets.assets.checks import Auditor, check_specs
 from hf_croissant_assets.assets.listing import hf_datasets
 from hf_croissant_assets.assets.metadata import table_metadata
+from hf_croissant_assets.bootstrap import bootstrap_croissant_records
 from hf_croissant_assets.crawl import crawl_croissant
 from hf_croissant_assets.derive import curate_croissant
 from hf_croissant_assets.lake.io_manager import LakePartition
@@ -35,6 +36,19 @@ def croissant_records(
 ) -> MaterializeResult:
     date = hub.observable_day(context.partition_key)
     store = lake.store()
+    # A new lake (no earlier snapshot) starts from the newest published one, if configured.
+    bootstrap: object = "not configured"
+    if crawl.bootstrap_repo:
+        bootstrap = MetadataValue.json(
+            bootstrap_croissant_records(
+                store,
+                date,
+                repo_id=crawl.bootstrap_repo,
+                endpoint=hub.endpoint,
+                token=hub.token,
+                logger=context.log,
+            ).as_metadata()
+        )
 
     async def run():
         async with hub.client() as client:
@@ -68,6 +82,7 @@ def croissant_records(
             "path": MetadataValue.path(result.write.path),
             "bytes_written": result.write.bytes,
             "wall_s": round(result.wall_s, 2),
+            "bootstrap": bootstrap,
         }
     )
 

@@ -1,0 +1,250 @@
+"""Start a new lake from a published snapshot instead of a multi-day full crawl.
+
+When `croissant_records` is built for day D and the lake holds no earlier snapshot
+(`store.newest_before("croissant_records", D) is None`), the newest `hf_croissant` day P < D
+published in a Hub dataset repo (see `publish.py`) is imported as the lake's
+`_raw/croissant_records/date=P/part-0.parquet`. The incremental plan then sees it as the earlier
+snapshot: it fetches only the datasets that are new, changed (`sha`/`lastModified`) or failed since
+P, and carries every other row forward with its original `request_time`, `sha` and `status`.
+
+If only day D itself is published (the publisher already ran today), it is imported under the
+date D-1 (its rows keep their own request times; the folder name only has to sort before D). A
+published day after D is never used.
+
+The published file is checked first: its schema version (parquet key-value metadata) must have the
+same major version as this build — a different one is refused with a clear message; within the
+same major version, extra columns (an additive change) are dropped and missing columns are added
+as nulls. `dataset` must be present, non-null and unique.
+
+Plain huggingface_hub + pyarrow, no Dagster; bounded memory (the file is streamed in batches).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date as Date
+from datetime import timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hf_croissant_assets import settings
+from hf_croissant_assets.lake.store import LakeStore, validate_date
+from hf_croissant_assets.publish import SCHEMA_VERSION_KEY, day_files, validate_repo_id
+from hf_croissant_assets.schema import CROISSANT_RECORDS, HF_CROISSANT, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+PUBLISHED_TABLE = "hf_croissant"
+#: Provenance of an imported snapshot, next to the lake's other bookkeeping.
+PROVENANCE = "_bootstrap/croissant_records-{date}.json"
+
+
+class BootstrapError(RuntimeError):
+    """The published snapshot cannot be used; the message says why and what to do."""
+
+
+@dataclass
+class BootstrapResult:
+    status: str  # "not_needed" | "imported" | "nothing_published"
+    repo_id: str
+    note: str
+    previous_snapshot: str | None = None  # the lake's own earlier snapshot (not_needed)
+    published_date: str | None = None
+    imported_as: str | None = None
+    revision: str | None = None
+    files: list[str] = field(default_factory=list)
+    rows: int = 0
+    bytes_downloaded: int = 0
+    schema_version: str | None = None
+    columns_added: list[str] = field(default_factory=list)
+    columns_dropped: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], "")}
+
+
+def choose_day(published: list[str], date: str) -> tuple[str, str, str] | None:
+    """(published day P, lake date to import it as, note) for building `date`, or None."""
+    earlier = [d for d in published if d < date]
+    if earlier:
+        return earlier[-1], earlier[-1], f"newest published day before {date}"
+    if date in published:
+        before = (Date.fromisoformat(date) - timedelta(days=1)).isoformat()
+        return (
+            date,
+            before,
+            f"only {date} itself is published: imported as the earlier snapshot under "
+            f"date={before} (rows keep their original request_time)",
+        )
+    return None
+
+
+def check_schema_version(metadata: dict[bytes, bytes] | None, where: str) -> str:
+    """The file's schema version if this build can read it, else BootstrapError."""
+    raw = (metadata or {}).get(SCHEMA_VERSION_KEY)
+    if raw is None:
+        raise BootstrapError(
+            f"{where} has no {SCHEMA_VERSION_KEY.decode()} metadata: it was not published by "
+            f"hf_croissant_assets and cannot be imported (unset {settings.BOOTSTRAP_REPO.name} to "
+            "crawl from scratch)"
+        )
+    version = raw.decode(errors="replace")
+    if version.split(".", 1)[0] != SCHEMA_VERSION.split(".", 1)[0]:
+        raise BootstrapError(
+            f"{where} has schema version {version!r}, but this build of hf_croissant_assets "
+            f"reads schema version {SCHEMA_VERSION!r}: a different major version is not "
+            f"compatible and is refused. Use a release of hf_croissant_assets with schema "
+            f"version {version!r}, or unset {settings.BOOTSTRAP_REPO.name} to crawl from scratch."
+        )
+    return version
+
+
+def plan_columns(schema: pa.Schema, where: str) -> tuple[list[str], list[str], list[str]]:
+    """(columns to read, columns added as nulls, extra columns dropped) for CROISSANT_RECORDS."""
+    names = set(schema.names)
+    if "dataset" not in names:
+        raise BootstrapError(f"{where} has no `dataset` column")
+    read = [n for n in CROISSANT_RECORDS.names if n in names]
+    added = [n for n in CROISSANT_RECORDS.names if n not in names]
+    dropped = [n for n in schema.names if n not in HF_CROISSANT.names]
+    return read, added, dropped
+
+
+def adapt(batch: pa.RecordBatch, where: str) -> pa.Table:
+    """A batch of the published table as CROISSANT_RECORDS (nulls for missing columns)."""
+    columns = []
+    for f in CROISSANT_RECORDS:
+        if f.name in batch.schema.names:
+            column = batch.column(f.name)
+            try:
+                column = column.cast(f.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise BootstrapError(
+                    f"{where}: column {f.name} ({column.type}) cannot be read as {f.type}: {exc}"
+                ) from None
+        else:
+            column = pa.nulls(batch.num_rows, f.type)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=CROISSANT_RECORDS)
+
+
+def bootstrap_croissant_records(
+    store: LakeStore,
+    date: str,
+    *,
+    repo_id: str,
+    endpoint: str,
+    token: str | None = None,
+    logger: logging.Logger | Any = log,
+    batch_size: int = 8192,
+) -> BootstrapResult:
+    """Import the newest published snapshot if the lake has no snapshot before `date`."""
+    started = time.monotonic()
+    repo_id = validate_repo_id(repo_id, settings.BOOTSTRAP_REPO.name)
+    validate_date(date)
+    previous = store.newest_before("croissant_records", date)
+    if previous is not None:
+        return BootstrapResult(
+            "not_needed",
+            repo_id,
+            f"the lake already has an earlier snapshot ({previous})",
+            previous_snapshot=previous,
+        )
+
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    auth: str | bool = token or False  # never fall back to a token saved on this machine
+    api = HfApi(endpoint=endpoint, token=auth, library_name="hf_croissant_assets")
+    try:
+        revision = api.repo_info(repo_id, repo_type="dataset").sha
+        listing = api.list_repo_files(repo_id, repo_type="dataset", revision=revision)
+    except RepositoryNotFoundError:
+        raise BootstrapError(
+            f"{settings.BOOTSTRAP_REPO.name}={repo_id!r}: no such dataset repo at {endpoint} "
+            f"(or it is private and {settings.HF_TOKEN.name} cannot read it)"
+        ) from None
+    except HfHubHTTPError as exc:
+        raise BootstrapError(f"{settings.BOOTSTRAP_REPO.name}={repo_id!r}: {exc}") from None
+    published = day_files(listing, PUBLISHED_TABLE)
+    choice = choose_day(list(published), date)
+    if choice is None:
+        note = (
+            f"{repo_id} has no published {PUBLISHED_TABLE} day up to {date} "
+            f"(published: {', '.join(published) or 'none'}); crawling from scratch"
+        )
+        logger.warning(f"bootstrap {date}: {note}")
+        return BootstrapResult("nothing_published", repo_id, note, revision=revision)
+    day, imported_as, note = choice
+    paths = published[day]
+    logger.info(
+        f"bootstrap {date}: the lake has no earlier Croissant snapshot; importing {repo_id}@"
+        f"{revision[:12] if revision else '?'} {PUBLISHED_TABLE} {day} ({note})"
+    )
+    result = BootstrapResult(
+        "imported",
+        repo_id,
+        note,
+        published_date=day,
+        imported_as=imported_as,
+        revision=revision,
+        files=paths,
+    )
+    with tempfile.TemporaryDirectory(prefix="hf_croissant_bootstrap_") as tmp:
+        local = []
+        for path in paths:
+            try:
+                local.append(
+                    hf_hub_download(
+                        repo_id,
+                        path,
+                        repo_type="dataset",
+                        revision=revision,
+                        endpoint=endpoint,
+                        token=auth,
+                        cache_dir=tmp,
+                        library_name="hf_croissant_assets",
+                    )
+                )
+            except HfHubHTTPError as exc:
+                raise BootstrapError(f"{repo_id}: downloading {path} failed: {exc}") from None
+        # Every file is checked before anything is written into the lake.
+        files = []
+        for path, file in zip(paths, local, strict=True):
+            where = f"{repo_id}@{revision}:{path}"
+            parquet = pq.ParquetFile(file)
+            schema = parquet.schema_arrow
+            result.schema_version = check_schema_version(schema.metadata, where)
+            read, added, dropped = plan_columns(schema, where)
+            result.columns_added = sorted(set(result.columns_added) | set(added))
+            result.columns_dropped = sorted(set(result.columns_dropped) | set(dropped))
+            result.bytes_downloaded += os.path.getsize(file)
+            files.append((where, parquet, read))
+        seen: set[str] = set()
+        with store.writer("croissant_records", imported_as) as writer:
+            for where, parquet, read in files:
+                for batch in parquet.iter_batches(batch_size=batch_size, columns=read):
+                    table = adapt(batch, where)
+                    ids = table.column("dataset").to_pylist()
+                    if None in ids:
+                        raise BootstrapError(f"{where}: a row has a null `dataset`")
+                    before = len(seen)
+                    seen.update(ids)
+                    if len(seen) - before != len(ids):
+                        raise BootstrapError(f"{where}: `dataset` values are not unique")
+                    writer.write(table)
+        result.rows = writer.rows
+    result.wall_s = round(time.monotonic() - started, 3)
+    store.write_json(PROVENANCE.format(date=imported_as), result.as_metadata())
+    logger.info(
+        f"bootstrap {date}: imported {result.rows} rows of {day} as "
+        f"croissant_records date={imported_as} ({result.wall_s:g} s)"
+    )
+    return result

@@ -1,0 +1,475 @@
+"""Publish a day of the lake to a Hugging Face dataset repo, so nobody has to repeat the crawl.
+
+One commit per day, on the Hub's Hive layout::
+
+    data/hf_datasets/date=D/part-0.parquet
+    data/hf_croissant/date=D/part-0.parquet
+    README.md            the dataset card: YAML `configs` for the viewer, schema, method, caveats
+
+Only those files are ever uploaded: never the lake's `_raw/`, `_staging/` or bookkeeping files,
+never the DuckDB file, never a token. Re-publishing a day replaces its files (any other file under
+that day's folders is deleted in the same commit); a day whose files are unchanged makes no
+commit. The token must be allowed to write: that is checked (`whoami`) before anything else.
+
+Plain huggingface_hub + pyarrow, no Dagster. huggingface_hub is imported on use, so the rest of the
+project loads without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.parquet as pq
+import yaml
+
+from hf_croissant_assets import settings
+from hf_croissant_assets.lake.store import PART_FILE, LakeStore, validate_date
+from hf_croissant_assets.schema import SCHEMA_VERSION, TABLES
+from hf_croissant_assets.warehouse.types import athena_type
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
+
+log = logging.getLogger(__name__)
+
+#: The lake tables that are published, in this order.
+PUBLISHED_TABLES: tuple[str, ...] = ("hf_datasets", "hf_croissant")
+SCHEMA_VERSION_KEY = b"hf_croissant_assets.schema_version"
+CARD_PATH = "README.md"
+
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
+_REPO_ID_RE = re.compile(rf"^{_NAME}/{_NAME}$")
+_LICENSE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]{0,63}$")
+_DAY_FILE_RE = re.compile(
+    r"^data/(?P<table>[a-z_]+)/date=(?P<date>\d{4}-\d{2}-\d{2})/(?P<name>[^/]+)$"
+)
+
+
+class PublishError(RuntimeError):
+    """Publishing cannot go on; the message says why and what to change."""
+
+
+class PublishTokenError(PublishError):
+    """The token cannot write to the target repo (raised before any upload)."""
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def validate_repo_id(value: str | None, setting: str = settings.PUBLISH_REPO.name) -> str:
+    """`namespace/name` as the Hub accepts it (no `--`/`..`, no `.git` suffix, <= 96 chars)."""
+    repo_id = (value or "").strip()
+    if (
+        not _REPO_ID_RE.match(repo_id)
+        or len(repo_id) > 96
+        or "--" in repo_id
+        or ".." in repo_id
+        or repo_id.endswith(".git")
+    ):
+        raise settings.SettingError(
+            f"{setting}={value!r} is not a Hub repo id of the form namespace/name "
+            "(letters, digits, '-', '_', '.'; e.g. my-org/hf-datasets-croissant)"
+        )
+    return repo_id
+
+
+def validate_license(value: str | None, setting: str = settings.PUBLISH_LICENSE.name) -> str:
+    license_id = (value or "").strip()
+    if not _LICENSE_RE.match(license_id):
+        raise settings.SettingError(
+            f"{setting}={value!r} is not a Hub licence identifier (e.g. other, cc0-1.0, odc-by)"
+        )
+    return license_id
+
+
+def repo_path(table: str, date: str, name: str = PART_FILE) -> str:
+    """Where a table's day lives in the published repo (the lake's Hive layout under data/)."""
+    return f"data/{table}/date={validate_date(date)}/{name}"
+
+
+def day_files(paths: Iterable[str], table: str) -> dict[str, list[str]]:
+    """date -> parquet paths of `table` in a repo listing (Hive folders `date=D`)."""
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        m = _DAY_FILE_RE.match(path)
+        if m and m["table"] == table and m["name"].endswith(".parquet"):
+            out.setdefault(m["date"], []).append(path)
+    return {d: sorted(p) for d, p in sorted(out.items())}
+
+
+# -- the token ----------------------------------------------------------------------------------
+
+
+def _fine_grained_can_write(access: dict[str, Any], repo_id: str) -> bool:
+    namespace = repo_id.split("/", 1)[0]
+    for scope in (access.get("fineGrained") or {}).get("scoped") or []:
+        entity = scope.get("entity") or {}
+        permissions = scope.get("permissions") or []
+        if "repo.write" not in permissions:
+            continue
+        kind, name = entity.get("type"), entity.get("name")
+        if (kind in ("user", "org") and name == namespace) or (
+            kind == "dataset" and name == repo_id
+        ):
+            return True
+    return False
+
+
+def check_write_access(api: HfApi, repo_id: str, token: str | None) -> dict[str, Any]:
+    """Fail with a clear message unless `token` may write to `repo_id`; returns who/role.
+
+    Uses `whoami-v2`: the token's role (`read` / `write` / fine-grained scopes) and the account's
+    organisations. Called before any other Hub request or file work.
+    """
+    from huggingface_hub.errors import HfHubHTTPError
+
+    need = f"{settings.PUBLISH_REPO.name} needs a write token"
+    if not token:
+        raise PublishTokenError(f"{need}; {settings.HF_TOKEN.name} is not set")
+    try:
+        who = api.whoami(token=token)
+    except HfHubHTTPError as exc:
+        status = getattr(exc.response, "status_code", None)
+        if status == 401:
+            raise PublishTokenError(
+                f"{need}; {settings.HF_TOKEN.name} is not a valid token for {api.endpoint} (401)"
+            ) from None
+        raise PublishError(f"could not check {settings.HF_TOKEN.name} with whoami: {exc}") from None
+    access = (who.get("auth") or {}).get("accessToken") or {}
+    role = access.get("role")
+    user = who.get("name")
+    namespace = repo_id.split("/", 1)[0]
+    if role == "read":
+        raise PublishTokenError(f"{need}; {settings.HF_TOKEN.name} is read-only")
+    if role == "fineGrained":
+        if not _fine_grained_can_write(access, repo_id):
+            raise PublishTokenError(
+                f"{need}; {settings.HF_TOKEN.name} is a fine-grained token without the "
+                f"repo.write permission on {namespace!r} or {repo_id!r}"
+            )
+    elif role not in ("write", "admin"):
+        log.warning("publish: the token's role is %r; trying to write anyway", role)
+    writable = {user} | {
+        org.get("name")
+        for org in who.get("orgs") or []
+        if org.get("roleInOrg") in (None, "contributor", "write", "admin")
+    }
+    if role != "fineGrained" and namespace not in writable:
+        raise PublishTokenError(
+            f"{settings.PUBLISH_REPO.name}={repo_id!r}: the account of {settings.HF_TOKEN.name} "
+            f"({user!r}) cannot write to the namespace {namespace!r} (it can write to: "
+            f"{', '.join(sorted(n for n in writable if n))})"
+        )
+    return {"user": user, "role": role}
+
+
+# -- the dataset card ---------------------------------------------------------------------------
+
+
+def _size_category(rows: int) -> str:
+    bounds = [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+    ]
+    for bound, label in bounds:
+        if rows < bound:
+            return label
+    return "10M<n<100M"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def schema_markdown(table: str) -> str:
+    """The column table of one published table, derived from schema.py."""
+    lines = ["| column | type | description |", "|---|---|---|"]
+    for f in TABLES[table]:
+        comment = (f.metadata or {}).get(b"comment", b"").decode()
+        lines.append(f"| `{f.name}` | `{athena_type(f.type)}` | {_cell(comment)} |")
+    return "\n".join(lines)
+
+
+def card_metadata(license_id: str, rows: int) -> dict[str, Any]:
+    return {
+        "license": license_id,
+        "pretty_name": "Hugging Face Hub datasets and their Croissant metadata (daily snapshots)",
+        "tags": ["croissant", "metadata", "dataset-catalog", "huggingface-hub", "snapshot"],
+        "size_categories": [_size_category(rows)],
+        "configs": [
+            {
+                "config_name": table,
+                "data_files": [{"split": "train", "path": f"data/{table}/*/*.parquet"}],
+                **({"default": True} if table == "hf_datasets" else {}),
+            }
+            for table in PUBLISHED_TABLES
+        ],
+    }
+
+
+def dataset_card(
+    repo_id: str, license_id: str, dates: list[str], rows: int, refresh_days: float | None = None
+) -> str:
+    """README.md of the published repo: YAML front matter (configs, licence) + documentation.
+
+    Deterministic: the same days and sizes give the same bytes, so re-publishing an unchanged day
+    makes no commit. Only our own text goes in (never a payload from the data).
+    """
+    front = yaml.safe_dump(card_metadata(license_id, rows), sort_keys=False, allow_unicode=True)
+    span = f"{len(dates)} day(s), {dates[0]} to {dates[-1]}" if dates else "none yet"
+    example_day = dates[-1] if dates else "2026-01-01"
+    refresh = f"{refresh_days:g}" if refresh_days is not None else "a few"
+    sections = [
+        f"---\n{front}---",
+        "# Hugging Face Hub datasets and their Croissant metadata — daily snapshots",
+        "A complete daily snapshot of every dataset listed on the Hugging Face Hub: its listing "
+        "metadata (`hf_datasets`) and its [Croissant](https://mlcommons.org/croissant/) JSON-LD "
+        "document (`hf_croissant`), one row per dataset per UTC day. Produced and published by "
+        "`hf_croissant_assets` (a Dagster project), so that nobody needs to repeat a crawl that "
+        "costs days of rate limit.",
+        f"Snapshots published: {span}. Schema version: `{SCHEMA_VERSION}` (stored in each "
+        f"file's parquet key-value metadata under `{SCHEMA_VERSION_KEY.decode()}`).",
+        "## Layout and use",
+        "```\ndata/hf_datasets/date=YYYY-MM-DD/part-0.parquet\n"
+        "data/hf_croissant/date=YYYY-MM-DD/part-0.parquet\n```\n"
+        "The day lives in the path only (Hive style), not inside the files. Both configs of this "
+        "card cover every day; filter on the `date=` folder for one day.\n\n"
+        "```python\nimport duckdb\n"
+        "# one day\n"
+        f"duckdb.sql(\"SELECT status, count(*) FROM 'hf://datasets/{repo_id}/data/hf_croissant/"
+        f"date={example_day}/*.parquet' GROUP BY 1\")\n"
+        "# every day, with the day as a column\n"
+        f"duckdb.sql(\"SELECT date, count(*) FROM read_parquet('hf://datasets/{repo_id}/data/"
+        f"hf_datasets/*/*.parquet', hive_partitioning=true) GROUP BY 1 ORDER BY 1\")\n```\n\n"
+        f'```python\nfrom datasets import load_dataset\nds = load_dataset("{repo_id}", '
+        f'"hf_croissant", data_files="data/hf_croissant/date={example_day}/*.parquet")\n```',
+        "## Schema",
+        "### `hf_datasets`\n\nThe Hub's dataset listing (`GET /api/datasets` with an explicit "
+        "`expand` list), curated.\n\n" + schema_markdown("hf_datasets"),
+        "### `hf_croissant`\n\nThe Croissant answer for each listed dataset, raw and untouched "
+        "(`croissant`), followed by typed columns parsed from it.\n\n"
+        + schema_markdown("hf_croissant"),
+        "## How the data was collected",
+        "- **Listing**: once per UTC day, every page of `GET /api/datasets` (followed through "
+        'the `Link: rel="next"` cursor until there is none, de-duplicated by id). '
+        "`hf_datasets.request_time` is when the page was fetched.\n"
+        "- **Croissant**: `GET /api/datasets/{id}/croissant`, **incrementally**: each day fetches "
+        "datasets never fetched, datasets whose `sha`/`lastModified` changed since their "
+        "document was fetched, documents whose last fetch failed transiently, then the stalest "
+        f"documents (older than {refresh} days) — within a per-run budget paced to the Hub's "
+        "announced rate limit. Every other listed dataset is **carried forward** from the newest "
+        "earlier snapshot, so each day is a complete table: exactly one `hf_croissant` row per "
+        "`hf_datasets` row.\n"
+        "- **Curation**: typed columns are extracted tolerantly from the JSON-LD (any property may "
+        "be missing or of an unexpected type; `parse_error` says why a served document could not "
+        "be read).\n"
+        "- **Checks** before a day is written and published: the schema equals the declared "
+        "one, `dataset` is unique and non-null, `hf_croissant` has one row per listed dataset, "
+        "and the row count did not drop sharply against the previous snapshot.",
+        "## Caveats",
+        "- **Carried-forward rows**: an `hf_croissant` row of day D may describe a document "
+        "fetched on an earlier day. `request_time` says when it was fetched; its `sha` / "
+        "`last_modified` say which revision of the repo it describes — compare them with the same "
+        "day's `hf_datasets.sha` to know whether it is current.\n"
+        "- **`request_time`**: ISO-8601 UTC text. In `hf_datasets`, when the listing page was "
+        "fetched; in `hf_croissant`, when the document was fetched (null, with a null `status`, "
+        "for a dataset not fetched yet — new lakes fill up over their first days).\n"
+        "- **`status`**: the HTTP status of the Croissant answer. 200: document. 400: the Hub has "
+        "no Croissant for this dataset (no parquet conversion). **401: gated (or private) "
+        "datasets** — their documents need an accepted access request; unless the crawler's "
+        "token was granted access, the row records the 401, not the document. 404: deleted "
+        "between listing "
+        "and fetch. 429/5xx: transient, fetched again on a later day. `reason` keeps the error "
+        "body.\n"
+        "- Only datasets visible to the crawler are listed (no private datasets).\n"
+        "- **Untrusted text**: descriptions, tags and documents are copied verbatim from dataset "
+        "repositories. Some contain HTML, template or injection payloads: treat them as data — "
+        "never render, template or evaluate them.\n"
+        '- A day D is "the Hub as seen during UTC day D"; all timestamps are UTC. A day on which '
+        "the crawl did not run is missing; the day after is complete again.",
+        "## Licence",
+        f"This compilation is published under `{license_id}`. The metadata it contains describes "
+        "datasets owned by their authors: descriptions, tags and Croissant documents come from "
+        "each dataset's card and repository and remain subject to that dataset's own licence and "
+        "terms (see `hf_datasets.license` and `hf_croissant.license_url`). Use of the Hub's API is "
+        "subject to the Hugging Face terms of service.",
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+# -- publishing a day ---------------------------------------------------------------------------
+
+
+@dataclass
+class PublishResult:
+    repo_id: str
+    date: str
+    commit: str | None  # None: nothing changed, no commit made
+    commit_url: str | None
+    files: dict[str, int]  # path in repo -> bytes (the day's files and the card)
+    uploaded: dict[str, int]  # the files this commit actually sent
+    deleted: list[str]
+    rows: dict[str, int]
+    user: str | None
+    published_days: int
+    schema_version: str = SCHEMA_VERSION
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def bytes_published(self) -> int:
+        """Size of the day's two parquet files (what a day costs in the repo)."""
+        return sum(n for p, n in self.files.items() if p != CARD_PATH)
+
+    @property
+    def bytes_uploaded(self) -> int:
+        return sum(self.uploaded.values())
+
+
+def _hashes(path: str) -> tuple[str, str]:
+    """(git blob sha1, sha256) of a file in one pass: what the Hub reports for regular / LFS."""
+    size = os.path.getsize(path)
+    sha1 = hashlib.sha1(b"blob %d\0" % size)
+    sha256 = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(8 * 1024 * 1024):
+            sha1.update(chunk)
+            sha256.update(chunk)
+    return sha1.hexdigest(), sha256.hexdigest()
+
+
+def _same_as_remote(local: str, remote: Any | None) -> bool:
+    if remote is None:
+        return False
+    if getattr(remote, "size", None) != os.path.getsize(local):
+        return False
+    sha1, sha256 = _hashes(local)
+    lfs = getattr(remote, "lfs", None)
+    if lfs is not None:
+        return lfs.sha256 == sha256
+    return remote.blob_id == sha1
+
+
+def _copy_out(store: LakeStore, table: str, date: str, directory: str) -> tuple[str, int]:
+    """Copy a lake partition to a local file (a stable snapshot, also for S3 lakes)."""
+    src = store.part_path(table, date)
+    dst = os.path.join(directory, f"{table}.parquet")
+    with store.fs.open_input_stream(src) as inp, open(dst, "wb") as out:
+        while chunk := inp.read(8 * 1024 * 1024):
+            out.write(chunk)
+    meta = pq.read_metadata(dst)
+    version = (meta.metadata or {}).get(SCHEMA_VERSION_KEY, b"").decode()
+    if version != SCHEMA_VERSION:
+        raise PublishError(
+            f"{store.url(src)} has schema version {version or 'none'}, this build writes "
+            f"{SCHEMA_VERSION}: re-derive the day (materialize {table}) before publishing it"
+        )
+    return dst, meta.num_rows
+
+
+def publish_day(
+    store: LakeStore,
+    date: str,
+    *,
+    repo_id: str,
+    token: str | None,
+    endpoint: str,
+    license_id: str = "other",
+    refresh_days: float | None = None,
+    logger: logging.Logger | Any = log,
+) -> PublishResult:
+    """Upload day `date` of `hf_datasets` and `hf_croissant` plus the card as one commit."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    repo_id = validate_repo_id(repo_id)
+    license_id = validate_license(license_id)
+    validate_date(date)
+    api = HfApi(endpoint=endpoint, token=token or False, library_name="hf_croissant_assets")
+    who = check_write_access(api, repo_id, token)  # before any other work
+    for table in PUBLISHED_TABLES:
+        if not store.exists(table, date):
+            raise PublishError(
+                f"publish {date}: no {table} partition in the lake "
+                f"({store.url(store.part_path(table, date))}); materialize it first"
+            )
+    try:
+        api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+        head = api.repo_info(repo_id, repo_type="dataset").sha
+        remote = {
+            entry.path: entry
+            for entry in api.list_repo_tree(
+                repo_id, repo_type="dataset", recursive=True, revision=head
+            )
+            if hasattr(entry, "blob_id")
+        }
+    except HfHubHTTPError as exc:
+        raise PublishError(f"publish {date} to {repo_id}: {exc}") from None
+
+    with tempfile.TemporaryDirectory(prefix="hf_croissant_publish_") as tmp:
+        local: dict[str, str] = {}
+        rows: dict[str, int] = {}
+        for table in PUBLISHED_TABLES:
+            path, rows[table] = _copy_out(store, table, date, tmp)
+            local[repo_path(table, date)] = path
+        day_dirs = tuple(f"data/{table}/date={date}/" for table in PUBLISHED_TABLES)
+        stale = sorted(p for p in remote if p.startswith(day_dirs) and p not in local)
+        kept = [p for p in remote if p not in stale]
+        dates = sorted(set(day_files(kept, "hf_croissant")) | {date})
+        card = dataset_card(repo_id, license_id, dates, rows["hf_datasets"], refresh_days)
+        card_file = os.path.join(tmp, CARD_PATH)
+        with open(card_file, "w", encoding="utf-8") as f:
+            f.write(card)
+        local[CARD_PATH] = card_file
+        files = {p: os.path.getsize(f) for p, f in local.items()}
+        changed = {p: f for p, f in local.items() if not _same_as_remote(f, remote.get(p))}
+        if not changed and not stale:
+            logger.info(f"publish {date}: {repo_id} already has these files; no commit")
+            return PublishResult(
+                repo_id, date, None, None, files, {}, [], rows, who["user"], len(dates)
+            )
+        operations: list[Any] = [CommitOperationDelete(path_in_repo=p) for p in stale]
+        operations += [
+            CommitOperationAdd(path_in_repo=p, path_or_fileobj=f) for p, f in changed.items()
+        ]
+        description = (
+            f"Daily snapshot {date} by hf_croissant_assets (schema version {SCHEMA_VERSION}): "
+            + ", ".join(f"{t} {rows[t]} rows" for t in PUBLISHED_TABLES)
+            + (f"; removed stale {', '.join(stale)}" if stale else "")
+        )
+        logger.info(
+            f"publish {date}: committing {len(changed)} file(s) "
+            f"({sum(files[p] for p in changed)} bytes) and {len(stale)} deletion(s) to {repo_id}"
+        )
+        try:
+            info = api.create_commit(
+                repo_id,
+                operations,
+                commit_message=f"Snapshot {date}",
+                commit_description=description,
+                repo_type="dataset",
+                parent_commit=head,
+            )
+        except HfHubHTTPError as exc:
+            raise PublishError(f"publish {date} to {repo_id}: commit failed: {exc}") from None
+    return PublishResult(
+        repo_id=repo_id,
+        date=date,
+        commit=info.oid,
+        commit_url=info.commit_url,
+        files=files,
+        uploaded={p: files[p] for p in changed},
+        deleted=stale,
+        rows=rows,
+        user=who["user"],
+        published_days=len(dates),
+    )
