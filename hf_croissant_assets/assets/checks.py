@@ -13,12 +13,22 @@ A failed check leaves the previous version of the partition in place (the new fi
   next day's Croissant carry-forward lose rows. Raise the tolerance to accept a real drop.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Failure, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+)
 
 from hf_croissant_assets import quality
-from hf_croissant_assets.lake.store import LakeStore
+from hf_croissant_assets.assets.metadata import table_metadata
+from hf_croissant_assets.lake.store import LakeStore, WriteResult
+from hf_croissant_assets.schema import TABLES
 
 _DESCRIPTIONS = {
     "schema_matches": "The written parquet schema equals the declared one (schema.py).",
@@ -74,3 +84,25 @@ class Auditor:
                 )
             },
         )
+
+
+def curate_audited(
+    context: AssetExecutionContext,
+    store: LakeStore,
+    table: str,
+    curate: Callable[..., WriteResult],
+    tolerance: float,
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """Write-audit-publish one curated day: report every check, publish only if all passed."""
+    date = context.partition_key
+    auditor = Auditor(store, table, date, tolerance)
+    try:
+        result = curate(store, date, audit=auditor)
+    except quality.AuditFailed as exc:
+        yield from auditor.fail(exc)
+        return
+    context.log.info(f"{table} {date}: {result.rows} rows -> {result.path}")
+    yield MaterializeResult(
+        metadata=table_metadata(store, table, date, result, TABLES[table]),
+        check_results=auditor.results(),
+    )

@@ -4,17 +4,14 @@ import asyncio
 
 from dagster import AssetExecutionContext, AssetIn, MaterializeResult, MetadataValue, asset
 
-from hf_croissant_assets.assets.checks import Auditor, check_specs
+from hf_croissant_assets.assets.checks import check_specs, curate_audited
 from hf_croissant_assets.assets.listing import hf_datasets
-from hf_croissant_assets.assets.metadata import table_metadata
 from hf_croissant_assets.bootstrap import bootstrap_croissant_records
 from hf_croissant_assets.crawl import crawl_croissant
 from hf_croissant_assets.derive import curate_croissant
 from hf_croissant_assets.lake.io_manager import LakePartition
 from hf_croissant_assets.partitions import daily_partitions
-from hf_croissant_assets.quality import AuditFailed
 from hf_croissant_assets.resources import CrawlSettings, HubResource, LakeResource
-from hf_croissant_assets.schema import HF_CROISSANT
 
 
 @asset(
@@ -106,14 +103,6 @@ def hf_croissant(context: AssetExecutionContext, lake: LakeResource):
             f"({store.url(store.part_path('croissant_records', date))}); records can only be "
             "fetched for today, so this day cannot be produced"
         )
-    auditor = Auditor(store, "hf_croissant", date, lake.row_drop_tolerance)
-    try:
-        result = curate_croissant(store, date, audit=auditor)
-    except AuditFailed as exc:
-        yield from auditor.fail(exc)
-        return
-    context.log.info(f"hf_croissant {date}: {result.rows} rows -> {result.path}")
-    yield MaterializeResult(
-        metadata=table_metadata(store, "hf_croissant", date, result, HF_CROISSANT),
-        check_results=auditor.results(),
+    yield from curate_audited(
+        context, store, "hf_croissant", curate_croissant, lake.row_drop_tolerance
     )

@@ -2,17 +2,15 @@
 
 import asyncio
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
-from hf_croissant_assets.assets.checks import Auditor, check_specs
-from hf_croissant_assets.assets.metadata import table_metadata
+from hf_croissant_assets.assets.checks import check_specs, curate_audited
 from hf_croissant_assets.derive import curate_datasets
 from hf_croissant_assets.lake.io_manager import DATASET_METADATA_KEY, LakePartition, PartitionOutput
 from hf_croissant_assets.listing import clear_staging, crawl_listing, staged_batches
 from hf_croissant_assets.partitions import daily_partitions
-from hf_croissant_assets.quality import AuditFailed
 from hf_croissant_assets.resources import HubResource, LakeResource
-from hf_croissant_assets.schema import HF_DATASETS, RAW_LISTING
+from hf_croissant_assets.schema import RAW_LISTING
 
 
 @asset(
@@ -64,16 +62,7 @@ def hf_dataset_listing(context: AssetExecutionContext, hub: HubResource, lake: L
 def hf_datasets(
     context: AssetExecutionContext, hf_dataset_listing: LakePartition, lake: LakeResource
 ):
-    store = lake.store()
-    date = context.partition_key
-    auditor = Auditor(store, "hf_datasets", date, lake.row_drop_tolerance)
-    try:
-        result = curate_datasets(store, date, audit=auditor)
-    except AuditFailed as exc:
-        yield from auditor.fail(exc)
-        return
-    context.log.info(f"hf_datasets {date}: {result.rows} rows -> {result.path}")
-    yield MaterializeResult(
-        metadata=table_metadata(store, "hf_datasets", date, result, HF_DATASETS),
-        check_results=auditor.results(),
+    # The raw listing arrives as an input (the IO manager checked it exists for the day).
+    yield from curate_audited(
+        context, lake.store(), "hf_datasets", curate_datasets, lake.row_drop_tolerance
     )
