@@ -54,7 +54,7 @@ def chromium_path() -> str:
     if not path:
         pytest.fail(
             "Chromium is needed for the UI test: run the test suite with "
-            "`python -m hf_croissant_assets_tests` (installs Debian's chromium when missing) "
+            "`python -m hf_croissant_assets_tests.browser` (installs Debian's chromium when missing) "
             "or `apt-get install chromium`"
         )
     return path

@@ -1,7 +1,8 @@
-"""`python -m hf_croissant_assets_tests [pytest args]`: the test suite, with its one system need.
+"""`python -m hf_croissant_assets_tests.browser`: the test suite's one system need.
 
 The UI test drives Debian's Chromium through Playwright (no browser download is possible or
-wanted). On a fresh machine this installs it with apt-get when we are root, then runs pytest.
+wanted). On a fresh machine this installs it with apt-get when we are root; the README's test
+command runs it before pytest.
 """
 
 from __future__ import annotations
@@ -39,9 +40,7 @@ def ensure_chromium() -> None:
 
 def main() -> int:
     ensure_chromium()
-    import pytest
-
-    return pytest.main(sys.argv[1:])
+    return 0
 
 
 if __name__ == "__main__":
