@@ -92,3 +92,9 @@ def test_token_is_never_in_the_resource_repr_or_logs(monkeypatch):
     assert proc.returncode == 0, proc.stderr
     assert "hf_supersecret" not in proc.stdout + proc.stderr
     assert "HF_TOKEN" in proc.stdout
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert "pytest" in ci
+    assert f"\n{ci}\n" in (ROOT / "README.md").read_text()
