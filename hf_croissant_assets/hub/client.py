@@ -16,6 +16,7 @@ non-JSON bodies, honouring `Retry-After`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -323,19 +324,34 @@ class HubClient:
         """Yield pages until the Hub gives no `rel="next"`; items already in `seen` are dropped.
 
         Pass `start_url` (a stored `next_url`) and the ids already kept to resume a listing.
+        The next page is requested as soon as its URL is known, so the Hub prepares it while the
+        caller processes this one (one request ahead, never more: the cursor is sequential).
         """
         url = self._check_next_url(start_url) if start_url else self.listing_url(expand, limit)
         seen = set() if seen is None else seen
-        while url:
-            page = await self.fetch_listing_page(url)
-            fresh = []
-            for item in page.items:
-                if item["id"] not in seen:
-                    seen.add(item["id"])
-                    fresh.append(item)
-            page.items = fresh
-            yield page
-            url = page.next_url
+        pending: asyncio.Task[ListingPage] | None = asyncio.ensure_future(
+            self.fetch_listing_page(url)
+        )
+        try:
+            while pending is not None:
+                page = await pending
+                pending = (
+                    asyncio.ensure_future(self.fetch_listing_page(page.next_url))
+                    if page.next_url
+                    else None
+                )
+                fresh = []
+                for item in page.items:
+                    if item["id"] not in seen:
+                        seen.add(item["id"])
+                        fresh.append(item)
+                page.items = fresh
+                yield page
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, HubError):
+                    await pending
 
     # -- croissant ------------------------------------------------------------------------
 
