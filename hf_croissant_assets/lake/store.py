@@ -212,15 +212,22 @@ class LakeStore:
         return self.fs.get_file_info(self.part_path(dataset, date)).type == pafs.FileType.File
 
     def dates(self, dataset: str) -> list[str]:
-        """Dates with a complete partition file, ascending."""
-        selector = pafs.FileSelector(self.dataset_dir(dataset), allow_not_found=True)
-        found = []
+        """Dates with a complete partition file, ascending.
+
+        One recursive listing (one LIST on S3), not a lookup per day: this runs several times
+        per run and the lake grows by a day every day.
+        """
+        root = self.dataset_dir(dataset)
+        selector = pafs.FileSelector(root, allow_not_found=True, recursive=True)
+        found = set()
         for info in self.fs.get_file_info(selector):
-            name = info.base_name
-            if info.type == pafs.FileType.Directory and name.startswith("date="):
-                day = name[len("date=") :]
-                if _DATE_RE.match(day) and self.exists(dataset, day):
-                    found.append(day)
+            if info.type != pafs.FileType.File or info.base_name != PART_FILE:
+                continue
+            parent = info.path[len(root) :].strip("/").rsplit("/", 1)[0]
+            if parent.startswith("date=") and "/" not in parent:
+                day = parent[len("date=") :]
+                if _DATE_RE.match(day):
+                    found.add(day)
         return sorted(found)
 
     def newest_before(self, dataset: str, date: str) -> str | None:
