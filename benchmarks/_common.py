@@ -28,7 +28,7 @@ from typing import Any
 
 import psutil
 
-import hf_croissant_assets.listing as listing_module
+import hf_croissant_assets.ingest.listing_crawl as listing_module
 from hf_croissant_assets_tests.hub_emulator import spawn_emulator_process
 
 log = logging.getLogger("benchmarks")

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from hf_croissant_assets.hub.client import MAX_REASON_CHARS
-from hf_croissant_assets.incremental import read_listing
+from hf_croissant_assets.ingest.plan import read_listing
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import CROISSANT_RECORDS, TIMESTAMP
 from hf_croissant_assets_tests.hub_emulator import EmulatorConfig, HubEmulator

@@ -45,12 +45,12 @@ from benchmarks._common import (
 )
 from benchmarks._groundtruth import churn_counts, write_records_from_ground_truth
 from benchmarks.croissant_day import emulator_args, run_crawl, run_listing
-from hf_croissant_assets.bootstrap import bootstrap_croissant_records
-from hf_croissant_assets.crawl import Budget
-from hf_croissant_assets.derive import curate_croissant, curate_datasets
-from hf_croissant_assets.incremental import plan_day
+from hf_croissant_assets.curate.tables import curate_croissant, curate_datasets
+from hf_croissant_assets.ingest.croissant_crawl import Budget
+from hf_croissant_assets.ingest.plan import plan_day
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.publish import publish_day
+from hf_croissant_assets.share.bootstrap import bootstrap_croissant_records
+from hf_croissant_assets.share.publish import publish_day
 
 REPO = "hf-org/hf-datasets-croissant"
 WRITE_TOKEN = "hf_benchmark_write_token"  # an emulator token, not a real one

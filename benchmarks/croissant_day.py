@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from typing import Any
 
-import hf_croissant_assets.crawl as crawl_module
+import hf_croissant_assets.ingest.croissant_crawl as crawl_module
 from benchmarks._common import (
     EmulatorProcess,
     PeakTracker,
@@ -50,11 +50,11 @@ from benchmarks._common import (
     yesterday_utc,
 )
 from benchmarks._groundtruth import churn_counts, write_records_from_ground_truth
-from hf_croissant_assets.crawl import Budget, CrawlResult, crawl_croissant
-from hf_croissant_assets.derive import curate_croissant, curate_datasets
+from hf_croissant_assets.curate.tables import curate_croissant, curate_datasets
 from hf_croissant_assets.hub.client import HubClient, RetryPolicy
+from hf_croissant_assets.ingest.croissant_crawl import Budget, CrawlResult, crawl_croissant
+from hf_croissant_assets.ingest.listing_crawl import ListingResult
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.listing import ListingResult
 
 THROUGHPUT_MIN_RPS = 1000.0
 UTILIZATION_MIN = 0.95

@@ -38,7 +38,7 @@ from benchmarks._common import (
     slim_stats,
     today_utc,
 )
-from hf_croissant_assets.derive import curate_datasets
+from hf_croissant_assets.curate.tables import curate_datasets
 from hf_croissant_assets.hub.client import HubClient, RetryPolicy
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import LISTING_EXPAND

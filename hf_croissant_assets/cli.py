@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from hf_croissant_assets.settings import SettingError, Settings
+
 
 def _default_dagster_home() -> str:
     cwd = Path.cwd()
@@ -45,27 +47,32 @@ def _root_message(error) -> str:
     return error.message.strip()
 
 
-def run_day(day: str, selection: list[str] | None, instance=None) -> DayOutcome:
-    """Materialize `selection` (asset names; None = all) for one day; never raises for failures."""
-    from dagster import DagsterInstance, materialize
+def run_day(
+    day: str, selection: list[str] | None, instance=None, settings: Settings | None = None
+) -> DayOutcome:
+    """Materialize `selection` (asset names; None = all) for one day; never raises for failures.
 
-    from hf_croissant_assets.definitions import all_assets, resources
+    The run is recorded under its real job (`daily_snapshot`, or `rederive` when no selected
+    asset talks to the Hub), so `dagster dev` shows CLI runs beside scheduled ones.
+    """
+    from dagster import AssetKey, DagsterInstance
 
-    keys = {key.to_user_string(): key for a in all_assets for key in a.keys}
-    wanted = list(keys) if selection is None else selection
-    unknown = sorted(set(wanted) - set(keys))
+    from hf_croissant_assets.definitions import build_definitions
+    from hf_croissant_assets.defs.jobs import DAILY_SNAPSHOT, FETCHING_ASSETS, REDERIVE
+
+    defs = build_definitions(settings or Settings.from_env())
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    wanted = sorted(keys) if selection is None else selection
+    unknown = sorted(set(wanted) - keys)
     if unknown:
         raise ValueError(f"unknown asset(s) {unknown}; known: {sorted(keys)}")
-    result = materialize(
-        all_assets,
+    job_name = DAILY_SNAPSHOT if set(FETCHING_ASSETS) & set(wanted) else REDERIVE
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(
         partition_key=day,
-        resources=resources,
         instance=instance or DagsterInstance.get(),
-        selection=[keys[name] for name in wanted],
+        asset_selection=[AssetKey(name) for name in wanted],
         raise_on_error=False,
-        tags={"hf_croissant/hub": "fetch"}
-        if {"hf_dataset_listing", "croissant_records"} & set(wanted)
-        else None,
     )
     materialized = [
         e.step_materialization_data.materialization.asset_key.to_user_string()
@@ -108,7 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     day = _parse_day(parser, args.date, "--date")
     selection = None if args.select == "*" else [s.strip() for s in args.select.split(",")]
     try:
-        outcome = run_day(day, selection)
+        settings = Settings.from_env()
+    except SettingError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        outcome = run_day(day, selection, settings=settings)
+    except SettingError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         parser.error(f"--select: {exc}")
     for name in outcome.materialized:
@@ -134,18 +149,21 @@ def backfill(argv: list[str] | None = None) -> int:
 
     from dagster import DagsterInstance
 
-    from hf_croissant_assets.definitions import all_assets
-    from hf_croissant_assets.jobs import FETCHING
+    from hf_croissant_assets.definitions import build_definitions
+    from hf_croissant_assets.defs.jobs import FETCHING_ASSETS
 
-    fetching = {k.to_user_string() for k in FETCHING.resolve(all_assets)}
-    derived = [
-        k.to_user_string() for a in all_assets for k in a.keys if k.to_user_string() not in fetching
-    ]
+    try:
+        settings = Settings.from_env()
+    except SettingError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    all_keys = build_definitions(settings).resolve_all_asset_keys()
+    derived = sorted(k.to_user_string() for k in all_keys if k.path[-1] not in FETCHING_ASSETS)
     instance = DagsterInstance.get()
     produced, missing = [], {}
     day = start
     while day <= end:
-        outcome = run_day(day.isoformat(), derived, instance)
+        outcome = run_day(day.isoformat(), derived, instance, settings)
         if outcome.success:
             produced.append(outcome.date)
             print(f"produced {outcome.date}: {', '.join(outcome.materialized)}")

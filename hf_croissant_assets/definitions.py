@@ -1,17 +1,22 @@
-"""One `Definitions`: assets, jobs, schedules and resources, configured from the environment."""
+"""One `Definitions`, built by a function of the `Settings`.
+
+Importing this module reads no environment variable: Dagster calls `defs()` when it loads the
+code location (`dagster dev`, `dagster asset materialize -m hf_croissant_assets.definitions`,
+`dg`), and only then are the settings read and validated. Tests call `build_definitions(...)`
+with their own `Settings`, several in one process.
+"""
 
 from __future__ import annotations
 
-import os
+import dagster as dg
+from dagster import AssetsDefinition, Definitions, EnvVar
 
-from dagster import Definitions, EnvVar, load_assets_from_modules
-
-from hf_croissant_assets import settings
-from hf_croissant_assets.assets import croissant, listing, report, tables
-from hf_croissant_assets.assets import publish as publish_assets
-from hf_croissant_assets.jobs import daily_snapshot_job, rederive_job
-from hf_croissant_assets.lake.io_manager import LakeIOManager
-from hf_croissant_assets.resources import (
+from hf_croissant_assets.defs.hub import build_hub_assets
+from hf_croissant_assets.defs.jobs import build_jobs
+from hf_croissant_assets.defs.lake import build_lake_assets
+from hf_croissant_assets.defs.partitions import daily_partitions
+from hf_croissant_assets.defs.report import build_report_assets
+from hf_croissant_assets.defs.resources import (
     AthenaResource,
     CrawlSettings,
     DuckDBResource,
@@ -19,93 +24,78 @@ from hf_croissant_assets.resources import (
     HubResource,
     LakeResource,
 )
-from hf_croissant_assets.schedules import daily_snapshot_schedule
+from hf_croissant_assets.defs.schedules import build_daily_schedule
+from hf_croissant_assets.defs.share import build_share_assets
+from hf_croissant_assets.defs.warehouse import build_warehouse_assets
+from hf_croissant_assets.settings import Settings, env_name
 
 
-def build_resources() -> dict[str, object]:
-    """Resources from the environment (settings.py lists every variable and its default)."""
-    hub = HubResource(
-        endpoint=settings.HF_ENDPOINT.raw(),
-        # An EnvVar is resolved at run time and shown by name only: the token is never stored.
-        token=EnvVar(settings.HF_TOKEN.name) if os.environ.get(settings.HF_TOKEN.name) else None,
-        concurrency=settings.CONCURRENCY.as_int(1),
-        max_retries=settings.MAX_RETRIES.as_int(0),
-        grace_hours=settings.GRACE_HOURS.as_float(0.0),
-    )
-    hub.validate()
-    crawl = CrawlSettings(
-        max_requests=settings.MAX_REQUESTS.as_int(0),
-        max_duration_s=settings.MAX_DURATION.as_float(0.0),
-        refresh_after_days=settings.REFRESH_DAYS.as_float(0.0),
-        bootstrap_repo=settings.BOOTSTRAP_REPO.raw(),
-    )
-    crawl.validate()
-    return {
-        "crawl": crawl,
-        "hub": hub,
-        "lake_io_manager": LakeIOManager(uri=settings.LAKE.raw()),
-        "lake": LakeResource(
-            uri=settings.LAKE.raw(), row_drop_tolerance=settings.ROW_DROP_TOLERANCE.as_float(0.0)
+def build_resources(settings: Settings) -> dict[str, object]:
+    """The resources, from validated settings. Secrets stay `EnvVar`s: resolved at run time,
+    shown by name only, never stored."""
+    token = EnvVar(env_name("hf_token_set")) if settings.hf_token_set else None
+    resources: dict[str, object] = {
+        "hub": HubResource(
+            endpoint=settings.hf_endpoint,
+            token=token,
+            concurrency=settings.concurrency,
+            max_retries=settings.max_retries,
+            grace_hours=settings.grace_hours,
         ),
-        "duckdb": DuckDBResource(path=settings.DUCKDB.raw()),
+        "crawl": CrawlSettings(
+            max_requests=settings.max_requests,
+            max_duration_s=settings.max_duration_s,
+            refresh_after_days=settings.refresh_days,
+            bootstrap_repo=settings.bootstrap_repo,
+        ),
+        "lake": LakeResource(uri=settings.lake, row_drop_tolerance=settings.row_drop_tolerance),
+        "duckdb": DuckDBResource(path=settings.duckdb),
     }
-
-
-def athena_resource() -> AthenaResource | None:
-    """AWS mode when HF_CROISSANT_ATHENA_DATABASE is set: Athena replaces the DuckDB views."""
-    database = settings.ATHENA_DATABASE.raw()
-    if not database:
-        return None
-    if not (settings.LAKE.raw() or "").startswith("s3://"):
-        raise settings.SettingError(
-            f"{settings.ATHENA_DATABASE.name} is set, so {settings.LAKE.name} must be an "
-            f"s3://bucket/prefix lake (got {settings.LAKE.raw()!r})"
+    if settings.athena_database:
+        resources["athena"] = AthenaResource(
+            database=settings.athena_database,
+            workgroup=settings.athena_workgroup,
+            output_location=settings.athena_output,
+            region=settings.aws_region,
+            projection=settings.athena_projection,
         )
-    resource = AthenaResource(
-        database=database,
-        workgroup=settings.ATHENA_WORKGROUP.raw(),
-        output_location=settings.ATHENA_OUTPUT.raw(),
-        region=settings.AWS_REGION.raw() or os.environ.get("AWS_DEFAULT_REGION"),
-        projection=settings.ATHENA_PROJECTION.as_bool(),
+    if settings.publish_repo:
+        resources["hf_publish"] = HfPublishResource(
+            repo_id=settings.publish_repo,
+            token=token,
+            endpoint=settings.hf_endpoint,
+            license=settings.publish_license,
+        )
+    return resources
+
+
+def build_assets(settings: Settings) -> list[AssetsDefinition]:
+    """Every asset of this deployment: Athena replaces the DuckDB views in AWS mode; the
+    publishing asset exists only with a target repo."""
+    partitions = daily_partitions(settings.start_date)
+    duckdb_tables, athena_tables = build_warehouse_assets(partitions)
+    return [
+        *build_hub_assets(partitions),
+        *build_lake_assets(partitions),
+        athena_tables if settings.athena_database else duckdb_tables,
+        *build_report_assets(partitions),
+        *(build_share_assets(partitions) if settings.publish_repo else []),
+    ]
+
+
+def build_definitions(settings: Settings) -> Definitions:
+    partitions = daily_partitions(settings.start_date)
+    jobs = build_jobs(partitions)
+    daily_snapshot_job = jobs[0]
+    return Definitions(
+        assets=build_assets(settings),
+        jobs=jobs,
+        schedules=[build_daily_schedule(daily_snapshot_job, settings.schedule_hour)],
+        resources=build_resources(settings),
     )
-    try:
-        resource.client()
-    except ValueError as exc:
-        raise settings.SettingError(str(exc)) from None
-    return resource
 
 
-def publish_resource() -> HfPublishResource | None:
-    """Publishing when HF_CROISSANT_PUBLISH_REPO is set: the `hf_hub_export` asset and its
-    resource. The token is an EnvVar (resolved at run time, never stored); whether it may write is
-    checked by the asset before any upload."""
-    repo_id = settings.PUBLISH_REPO.raw()
-    if not repo_id:
-        return None
-    resource = HfPublishResource(
-        repo_id=repo_id,
-        token=EnvVar(settings.HF_TOKEN.name) if os.environ.get(settings.HF_TOKEN.name) else None,
-        endpoint=settings.HF_ENDPOINT.raw(),
-        license=settings.PUBLISH_LICENSE.raw(),
-    )
-    resource.validate()
-    return resource
-
-
-athena = athena_resource()
-hf_publish = publish_resource()
-warehouse = [tables.athena_tables] if athena else [tables.duckdb_tables]
-sharing = [publish_assets.hf_hub_export] if hf_publish else []
-all_assets = [*load_assets_from_modules([listing, croissant, report]), *warehouse, *sharing]
-resources = (
-    build_resources()
-    | ({"athena": athena} if athena else {})
-    | ({"hf_publish": hf_publish} if hf_publish else {})
-)
-
-defs = Definitions(
-    assets=all_assets,
-    jobs=[daily_snapshot_job, rederive_job],
-    schedules=[daily_snapshot_schedule],
-    resources=resources,
-)
+@dg.definitions
+def defs() -> Definitions:
+    """What Dagster loads: the definitions for the settings in the environment."""
+    return build_definitions(Settings.from_env())

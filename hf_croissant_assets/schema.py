@@ -7,6 +7,8 @@ spells a column list.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
 #: Bumped whenever a table's columns change in a non-additive way. Stored in the parquet
@@ -14,8 +16,11 @@ import pyarrow as pa
 #: file it does not understand.
 SCHEMA_VERSION = "1"
 
-#: Fields requested from `GET /api/datasets` with `expand=`. An explicit list keeps the
-#: response shape fixed (ARCHITECTURE §5). `cardData` and `siblings` are left out on purpose:
+#: The parquet key-value metadata key holding `SCHEMA_VERSION` (writers, Athena, bootstrap).
+SCHEMA_VERSION_KEY = "hf_croissant_assets.schema_version"
+
+#: Fields requested from `GET /api/datasets` with `expand=`. With `expand`, the Hub returns only
+#: those fields plus `_id`/`id`, so an explicit list keeps the response shape fixed. `cardData` and `siblings` are left out on purpose:
 #: they are large and not needed by any table, and the listing must stay cheap.
 LISTING_EXPAND: tuple[str, ...] = (
     "author",
@@ -81,7 +86,7 @@ RAW_LISTING = pa.schema(
     ]
 )
 
-#: `hf_datasets`: the seed job's columns, names and order (ARCHITECTURE §4), then additions.
+#: `hf_datasets`: the seed job's columns, names and order (its Athena DDL), then additions.
 #: `downloads_all_time` and `used_storage` are bigint: the seed's int would overflow.
 HF_DATASETS = pa.schema(
     [
@@ -151,24 +156,44 @@ CROISSANT_PARSED = pa.schema(
 #: `hf_croissant`: the raw record followed by the typed columns.
 HF_CROISSANT = pa.schema(list(CROISSANT_RECORDS) + list(CROISSANT_PARSED))
 
-#: The lake tables exposed through DuckDB / Athena, by name.
-TABLES: dict[str, pa.Schema] = {
-    "hf_datasets": HF_DATASETS,
-    "hf_croissant": HF_CROISSANT,
+
+@dataclass(frozen=True)
+class LakeDataset:
+    """One partitioned dataset of the lake: its name, where it lives, its schema."""
+
+    name: str
+    #: Folder under the lake root holding `date=D/part-0.parquet` files.
+    prefix: str
+    schema: pa.Schema
+    #: True for the tables exposed through DuckDB / Athena; False for raw inputs.
+    is_table: bool
+
+
+#: Every partitioned dataset in the lake: the one registry (the store, the SQL engines, the
+#: checks, publishing and bootstrap derive from it).
+LAKE_DATASETS: dict[str, LakeDataset] = {
+    d.name: d
+    for d in (
+        LakeDataset("hf_datasets", "hf_datasets", HF_DATASETS, is_table=True),
+        LakeDataset("hf_croissant", "hf_croissant", HF_CROISSANT, is_table=True),
+        LakeDataset("raw_listing", "_raw/listing", RAW_LISTING, is_table=False),
+        LakeDataset(
+            "croissant_records", "_raw/croissant_records", CROISSANT_RECORDS, is_table=False
+        ),
+    )
 }
 
-#: Every partitioned dataset in the lake (tables and raw), by name.
-DATASETS: dict[str, pa.Schema] = {
-    **TABLES,
-    "raw_listing": RAW_LISTING,
-    "croissant_records": CROISSANT_RECORDS,
-}
+#: Every partitioned dataset's schema, by name.
+DATASETS: dict[str, pa.Schema] = {name: d.schema for name, d in LAKE_DATASETS.items()}
+
+#: The lake tables exposed through DuckDB / Athena, by name.
+TABLES: dict[str, pa.Schema] = {name: d.schema for name, d in LAKE_DATASETS.items() if d.is_table}
 
 
 def with_version(schema: pa.Schema) -> pa.Schema:
     """Attach the schema version to the parquet key-value metadata."""
     meta = dict(schema.metadata or {})
-    meta[b"hf_croissant_assets.schema_version"] = SCHEMA_VERSION.encode()
+    meta[SCHEMA_VERSION_KEY.encode()] = SCHEMA_VERSION.encode()
     return schema.with_metadata(meta)
 
 

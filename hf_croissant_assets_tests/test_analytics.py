@@ -10,23 +10,23 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from hf_croissant_assets.crawl import Budget, crawl_croissant
-from hf_croissant_assets.derive import curate_croissant, curate_datasets
+from hf_croissant_assets.curate.tables import curate_croissant, curate_datasets
 from hf_croissant_assets.hub.client import HubClient
+from hf_croissant_assets.ingest.croissant_crawl import Budget, crawl_croissant
+from hf_croissant_assets.ingest.listing_crawl import snapshot_listing
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.listing import snapshot_listing
 from hf_croissant_assets.schema import TABLES
-from hf_croissant_assets.warehouse.athena import add_partition_sql, create_table_sql
-from hf_croissant_assets.warehouse.duckdb import register_views
+from hf_croissant_assets.warehouse.arrow_types import athena_type
+from hf_croissant_assets.warehouse.athena_ddl import add_partition_sql, create_table_sql
+from hf_croissant_assets.warehouse.duckdb_views import register_views
 from hf_croissant_assets.warehouse.queries import (
     ddl_statements,
     example_queries,
     load_statements,
     to_duckdb,
 )
-from hf_croissant_assets.warehouse.types import athena_type
-from hf_croissant_assets_tests.conftest import FAST_RETRY
 from hf_croissant_assets_tests.hub_emulator import running_emulator
+from hf_croissant_assets_tests.support import FAST_RETRY
 
 D1, D2 = "2026-11-19", "2026-11-20"
 

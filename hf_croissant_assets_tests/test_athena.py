@@ -19,14 +19,13 @@ from moto import mock_aws
 from sqlglot import exp
 
 from hf_croissant_assets.schema import TABLES
-from hf_croissant_assets.warehouse import athena
-from hf_croissant_assets.warehouse.athena import (
+from hf_croissant_assets.warehouse import athena_client as athena
+from hf_croissant_assets.warehouse.athena_client import (
     AthenaClient,
     AthenaConfigError,
     AthenaError,
-    add_partition_sql,
-    create_table_sql,
 )
+from hf_croissant_assets.warehouse.athena_ddl import add_partition_sql, create_table_sql
 
 DB = "hf_croissant"
 LAKE = "s3://lake-bucket/lake"
@@ -442,26 +441,40 @@ def no_boto3(monkeypatch):
     monkeypatch.setattr(boto3, "client", refuse)
 
 
-@pytest.mark.parametrize(
-    "settings, setting",
-    [
-        ({"database": "bad-name; drop"}, "HF_CROISSANT_ATHENA_DATABASE"),
-        ({"database": "hf`croissant"}, "HF_CROISSANT_ATHENA_DATABASE"),
-        ({"database": "Hf_Croissant"}, "HF_CROISSANT_ATHENA_DATABASE"),
-        ({"output_location": "http://x"}, "HF_CROISSANT_ATHENA_OUTPUT"),
-        ({"output_location": "s3://"}, "HF_CROISSANT_ATHENA_OUTPUT"),
-        ({"output_location": "s3://results/x'; drop"}, "HF_CROISSANT_ATHENA_OUTPUT"),
-        ({"workgroup": "bad-name; drop"}, "HF_CROISSANT_ATHENA_WORKGROUP"),
-        ({"workgroup": ""}, "HF_CROISSANT_ATHENA_WORKGROUP"),
-        ({"region": "not a region"}, "AWS_REGION"),
-    ],
-)
-def test_bad_settings_fail_at_construction_naming_the_setting(no_boto3, settings, setting):
-    kwargs = {"region": REGION, "database": DB, "output_location": OUTPUT} | settings
-    with pytest.raises(AthenaConfigError, match=setting):
+BAD_VALUES = [
+    ({"database": "bad-name; drop"}, "athena_database", "HF_CROISSANT_ATHENA_DATABASE"),
+    ({"database": "hf`croissant"}, "athena_database", "HF_CROISSANT_ATHENA_DATABASE"),
+    ({"database": "Hf_Croissant"}, "athena_database", "HF_CROISSANT_ATHENA_DATABASE"),
+    ({"output_location": "http://x"}, "athena_output", "HF_CROISSANT_ATHENA_OUTPUT"),
+    ({"output_location": "s3://"}, "athena_output", "HF_CROISSANT_ATHENA_OUTPUT"),
+    ({"output_location": "s3://results/x'; drop"}, "athena_output", "HF_CROISSANT_ATHENA_OUTPUT"),
+    ({"workgroup": "bad-name; drop"}, "athena_workgroup", "HF_CROISSANT_ATHENA_WORKGROUP"),
+    ({"workgroup": ""}, "athena_workgroup", "HF_CROISSANT_ATHENA_WORKGROUP"),
+    ({"region": "not a region"}, "aws_region", "AWS_REGION"),
+]
+
+
+@pytest.mark.parametrize("values, field, variable", BAD_VALUES)
+def test_bad_values_fail_at_construction_naming_the_parameter(no_boto3, values, field, variable):
+    kwargs = {"region": REGION, "database": DB, "output_location": OUTPUT} | values
+    (parameter,) = values
+    with pytest.raises(AthenaConfigError, match=parameter):
         AthenaClient(**kwargs)
     with pytest.raises(ValueError):  # AthenaConfigError is a ValueError
         AthenaClient(**kwargs)
+
+
+@pytest.mark.parametrize("values, field, variable", BAD_VALUES)
+def test_bad_settings_fail_naming_the_variable(no_boto3, values, field, variable):
+    from hf_croissant_assets.settings import Settings, SettingError
+
+    env = {"HF_CROISSANT_LAKE": LAKE, "HF_CROISSANT_ATHENA_DATABASE": DB, variable: "x"}
+    env[variable] = next(iter(values.values())) or " "
+    if env[variable].strip() == "":
+        # An empty variable counts as unset; the empty workgroup is refused at construction.
+        return
+    with pytest.raises(SettingError, match=f"^{variable}="):
+        Settings.from_env(env)
 
 
 @pytest.mark.parametrize(
@@ -479,11 +492,11 @@ def test_bad_settings_fail_at_construction_naming_the_setting(no_boto3, settings
 )
 def test_bad_lake_prefix_fails_before_any_aws_call(no_boto3, lake):
     client = AthenaClient(region=REGION, database=DB, output_location=None, client=NoAWS())
-    with pytest.raises(AthenaConfigError, match="HF_CROISSANT_LAKE"):
+    with pytest.raises(AthenaConfigError, match="lake"):
         client.statements_for_setup(lake, ["hf_datasets"], projection=True, start_date=D)
-    with pytest.raises(AthenaConfigError, match="HF_CROISSANT_LAKE"):
+    with pytest.raises(AthenaConfigError, match="lake"):
         client.setup(lake, ["hf_datasets"])
-    with pytest.raises(AthenaConfigError, match="HF_CROISSANT_LAKE"):
+    with pytest.raises(AthenaConfigError, match="lake"):
         client.register_day(lake, ["hf_datasets"], D, projection=False)
 
 

@@ -9,17 +9,22 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import materialize
 
-from hf_croissant_assets.assets.croissant import hf_croissant
-from hf_croissant_assets.assets.listing import hf_datasets
-from hf_croissant_assets.assets.tables import duckdb_tables
-from hf_croissant_assets.curation import raw_listing_table
-from hf_croissant_assets.derive import curate_datasets
-from hf_croissant_assets.quality import audit_partition
+from hf_croissant_assets.curate.checks import audit_partition
+from hf_croissant_assets.curate.listing_rows import raw_listing_table
+from hf_croissant_assets.curate.tables import curate_datasets
 from hf_croissant_assets.schema import CROISSANT_RECORDS, HF_DATASETS
-from hf_croissant_assets_tests.conftest import make_resources
+from hf_croissant_assets_tests.support import (
+    duckdb_tables,
+    hf_croissant,
+    hf_datasets,
+    make_resources,
+)
 
 D1, D2 = "2026-11-19", "2026-11-20"
 
+
+#: The row-drop tolerance the tests audit with (the setting's default).
+TOLERANCE = 0.2
 
 def _items(n: int, prefix: str = "org/ds") -> list[dict]:
     return [
@@ -40,7 +45,7 @@ def _seed_records(store, date: str, ids: list[str]) -> None:
 
 
 def _outcomes(store, table, date):
-    return {o.name: o.passed for o in audit_partition(store, table, date)}
+    return {o.name: o.passed for o in audit_partition(store, table, date, TOLERANCE)}
 
 
 def test_checks_pass_on_good_data(store):
@@ -61,7 +66,7 @@ def test_dropped_half_of_the_rows_fails_the_row_count_check(store):
     store.write_table(
         "hf_datasets", D2, pq.read_table(store.part_path("hf_datasets", D1)).slice(0, 50)
     )
-    outcomes = audit_partition(store, "hf_datasets", D2)
+    outcomes = audit_partition(store, "hf_datasets", D2, TOLERANCE)
     row = next(o for o in outcomes if o.name == "row_count_vs_previous")
     assert not row.passed and "drop 50.0%" in row.description
     assert row.metadata["previous_date"] == D1
@@ -74,7 +79,7 @@ def test_duplicated_dataset_fails_the_unique_check(store):
     )
     store.write_table("hf_datasets", D1, table)
     outcome = next(
-        o for o in audit_partition(store, "hf_datasets", D1) if o.name == "dataset_unique"
+        o for o in audit_partition(store, "hf_datasets", D1, TOLERANCE) if o.name == "dataset_unique"
     )
     assert not outcome.passed
     assert outcome.metadata["duplicates"] == 1 and outcome.metadata["nulls"] == 1
@@ -91,7 +96,7 @@ def test_changed_column_type_fails_the_schema_check(store):
         pa.Table.from_pylist([{"dataset": "a/x", "downloads": "12"}], schema=schema), path
     )
     outcome = next(
-        o for o in audit_partition(store, "hf_datasets", D1) if o.name == "schema_matches"
+        o for o in audit_partition(store, "hf_datasets", D1, TOLERANCE) if o.name == "schema_matches"
     )
     assert not outcome.passed and "downloads: string != declared int32" in outcome.description
 
@@ -100,11 +105,11 @@ def test_croissant_rows_must_match_the_listing(store):
     _seed_listing(store, D1, _items(10))
     curate_datasets(store, D1)
     _seed_records(store, D1, [f"org/ds-{i}" for i in range(9)])
-    from hf_croissant_assets.derive import curate_croissant
+    from hf_croissant_assets.curate.tables import curate_croissant
 
     curate_croissant(store, D1)
     outcome = next(
-        o for o in audit_partition(store, "hf_croissant", D1) if o.name == "rows_match_listing"
+        o for o in audit_partition(store, "hf_croissant", D1, TOLERANCE) if o.name == "rows_match_listing"
     )
     assert (
         not outcome.passed and "9 hf_croissant rows vs 10 hf_datasets rows" in outcome.description
@@ -122,7 +127,7 @@ def _materialize(lake_dir, assets, date):
 
 
 def _listing_source():
-    from hf_croissant_assets.assets.listing import hf_dataset_listing
+    from hf_croissant_assets_tests.support import hf_dataset_listing
 
     return hf_dataset_listing
 
@@ -177,8 +182,15 @@ def test_duplicate_rows_block_hf_croissant(lake_dir, store):
 
 @pytest.mark.parametrize("table", ["hf_datasets", "hf_croissant"])
 def test_checks_are_declared_blocking_on_the_assets(table):
-    from hf_croissant_assets.definitions import defs
+    from hf_croissant_assets.curate.checks import CHECKS
+    from hf_croissant_assets.definitions import build_definitions
+    from hf_croissant_assets.settings import Settings
 
+    defs = build_definitions(Settings.build())
     specs = list(defs.resolve_assets_def(table).check_specs)
-    assert specs and all(s.blocking for s in specs)
-    assert json.dumps(sorted(s.name for s in specs))
+    assert all(s.blocking for s in specs)
+    # Exactly the checks the audit runs, with their declared descriptions.
+    assert {(s.name, s.description) for s in specs} == {
+        (c.name, c.description) for c in CHECKS[table]
+    }
+    assert len(specs) >= 3

@@ -1,4 +1,4 @@
-"""Tests for `hf_croissant_assets.croissant`: real Hub documents, 1.0/1.1 variants, hostile input."""
+"""Tests for `hf_croissant_assets.curate.croissant_parser`: real Hub documents, 1.0/1.1 variants, hostile input."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from hf_croissant_assets import croissant
-from hf_croissant_assets.croissant import (
+from hf_croissant_assets.curate import croissant_parser as croissant
+from hf_croissant_assets.curate.croissant_parser import (
     MAX_DESCRIPTION_CHARS,
     MAX_LIST_ITEMS,
     MAX_TEXT_CHARS,

@@ -15,17 +15,22 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from dagster import materialize
 
-from hf_croissant_assets.assets.croissant import croissant_records, hf_croissant
-from hf_croissant_assets.assets.listing import hf_dataset_listing, hf_datasets
-from hf_croissant_assets.assets.tables import duckdb_tables
-from hf_croissant_assets.crawl import Budget, crawl_croissant
-from hf_croissant_assets.derive import curate_croissant
+from hf_croissant_assets.curate.tables import curate_croissant
 from hf_croissant_assets.hub.client import HubClient
+from hf_croissant_assets.ingest.croissant_crawl import Budget, crawl_croissant
+from hf_croissant_assets.ingest.listing_crawl import snapshot_listing
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.listing import snapshot_listing
 from hf_croissant_assets.schema import HF_CROISSANT, strip_field_metadata
-from hf_croissant_assets_tests.conftest import FAST_RETRY, make_resources
 from hf_croissant_assets_tests.hub_emulator import running_emulator
+from hf_croissant_assets_tests.support import (
+    FAST_RETRY,
+    croissant_records,
+    duckdb_tables,
+    hf_croissant,
+    hf_dataset_listing,
+    hf_datasets,
+    make_resources,
+)
 
 DAY1, DAY2 = "2026-11-19", "2026-11-20"
 ASSETS = [hf_dataset_listing, croissant_records, hf_datasets, hf_croissant, duckdb_tables]
@@ -128,7 +133,7 @@ def test_budget_leaves_the_rest_pending_and_the_next_day_continues(emulator, lak
 
 
 def test_never_fetched_come_before_changed_before_stale(emulator, store):
-    from hf_croissant_assets.incremental import plan_day
+    from hf_croissant_assets.ingest.plan import plan_day
 
     asyncio.run(_crawl(emulator, store, DAY1, Budget(max_requests=100, max_duration_s=None)))
     emulator.set_day(1)
@@ -186,7 +191,7 @@ def test_malformed_200_body_is_a_row_with_a_reason(store):
 KILL_SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
-    from hf_croissant_assets.crawl import Budget, crawl_croissant
+    from hf_croissant_assets.ingest.croissant_crawl import Budget, crawl_croissant
     from hf_croissant_assets.hub.client import HubClient, RetryPolicy
     from hf_croissant_assets.lake.store import LakeStore
 

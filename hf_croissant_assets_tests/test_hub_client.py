@@ -15,11 +15,11 @@ from hf_croissant_assets.hub.client import (
     resolve_endpoint,
 )
 from hf_croissant_assets.hub.ratelimit import RateLimitPacer, parse_ratelimit_headers
+from hf_croissant_assets.ingest.listing_crawl import snapshot_listing
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.listing import snapshot_listing
 from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING
-from hf_croissant_assets_tests.conftest import FAST_RETRY
 from hf_croissant_assets_tests.hub_emulator import running_emulator
+from hf_croissant_assets_tests.support import FAST_RETRY
 
 DATE = "2026-11-21"
 
@@ -145,9 +145,16 @@ def test_unreachable_endpoint_gives_a_clear_error():
 
 
 def test_bad_endpoint_setting_names_the_variable():
-    with pytest.raises(HubConfigError, match="HF_ENDPOINT='ftp://example'"):
+    from hf_croissant_assets.settings import Settings, SettingError
+
+    with pytest.raises(HubConfigError, match="'ftp://example' is not an http"):
         resolve_endpoint("ftp://example")
     assert resolve_endpoint("http://127.0.0.1:1/") == "http://127.0.0.1:1"
+    with pytest.raises(SettingError, match="^HF_ENDPOINT='ftp://example': endpoint"):
+        Settings.from_env({"HF_ENDPOINT": "ftp://example"})
+    assert Settings.from_env({"HF_ENDPOINT": "http://127.0.0.1:1/"}).hf_endpoint == (
+        "http://127.0.0.1:1"
+    )
 
 
 def test_token_is_sent_as_bearer_and_never_shown(monkeypatch):

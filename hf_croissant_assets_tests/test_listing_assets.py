@@ -7,12 +7,16 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import materialize
 
-from hf_croissant_assets.assets.croissant import croissant_records, hf_croissant
-from hf_croissant_assets.assets.listing import hf_dataset_listing, hf_datasets
-from hf_croissant_assets.assets.tables import duckdb_tables
-from hf_croissant_assets.partitions import NotObservableError, observable_day
+from hf_croissant_assets.defs.partitions import NotObservableError, observable_day
 from hf_croissant_assets.schema import HF_DATASETS, strip_field_metadata
-from hf_croissant_assets_tests.conftest import make_resources
+from hf_croissant_assets_tests.support import (
+    croissant_records,
+    duckdb_tables,
+    hf_croissant,
+    hf_dataset_listing,
+    hf_datasets,
+    make_resources,
+)
 
 DATE = "2026-11-20"
 NOW = "2026-11-20T13:00:00+00:00"
@@ -157,8 +161,10 @@ def test_unreachable_endpoint_fails_the_listing_with_the_url(lake_dir, store):
 
 
 def test_definitions_load_with_the_jobs_and_schedule():
-    from hf_croissant_assets.definitions import defs
+    from hf_croissant_assets.definitions import build_definitions
+    from hf_croissant_assets.settings import Settings
 
+    defs = build_definitions(Settings.build())
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {
@@ -202,7 +208,7 @@ def test_materialization_metadata_answers_questions(emulator, lake_dir, store):
 
 
 def test_preview_cells_are_plain_truncated_text():
-    from hf_croissant_assets.assets.metadata import PREVIEW_CHARS, _cell
+    from hf_croissant_assets.defs.metadata import PREVIEW_CHARS, _cell
 
     hostile = "<script>alert(1)</script>\n{{7*7}} " + "x" * 500
     cell = _cell(hostile)

@@ -14,24 +14,26 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from dagster import AssetKey, build_schedule_context, instance_for_test, materialize
 
-from hf_croissant_assets.crawl import Budget, crawl_croissant
 from hf_croissant_assets.hub.client import HubClient
+from hf_croissant_assets.ingest.croissant_crawl import Budget, crawl_croissant
+from hf_croissant_assets.ingest.listing_crawl import snapshot_listing
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.listing import snapshot_listing
-from hf_croissant_assets_tests.conftest import FAST_RETRY
 from hf_croissant_assets_tests.hub_emulator import running_emulator
+from hf_croissant_assets_tests.support import FAST_RETRY
 
 ROOT = Path(__file__).resolve().parents[1]
 D1, D2, D3 = "2026-11-18", "2026-11-19", "2026-11-20"
 
 
 def test_schedule_requests_today_once_and_skips_a_day_already_done():
-    from hf_croissant_assets.schedules import DONE_MARKER, daily_snapshot_schedule
+    from hf_croissant_assets.definitions import build_definitions
+    from hf_croissant_assets.defs.schedules import DONE_MARKER
+    from hf_croissant_assets.settings import Settings
 
+    defs = build_definitions(Settings.build())
+    daily_snapshot_schedule = defs.resolve_schedule_def("daily_snapshot_schedule")
     assert daily_snapshot_schedule.default_status.value == "RUNNING"
     assert daily_snapshot_schedule.execution_timezone == "UTC"
-    from hf_croissant_assets.definitions import defs
-
     repo = defs.get_repository_def()
     tick = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
     with instance_for_test() as instance:
@@ -131,9 +133,13 @@ def test_backfill_rejects_bad_ranges(tmp_path):
 
 
 def test_fetching_assets_refuse_a_past_day_in_a_full_run(emulator, lake_dir):
-    from hf_croissant_assets.assets.croissant import croissant_records, hf_croissant
-    from hf_croissant_assets.assets.listing import hf_dataset_listing, hf_datasets
-    from hf_croissant_assets_tests.conftest import make_resources
+    from hf_croissant_assets_tests.support import (
+        croissant_records,
+        hf_croissant,
+        hf_dataset_listing,
+        hf_datasets,
+        make_resources,
+    )
 
     result = materialize(
         [hf_dataset_listing, croissant_records, hf_datasets, hf_croissant],

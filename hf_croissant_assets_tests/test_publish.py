@@ -18,21 +18,25 @@ import pytest
 from dagster import materialize
 from huggingface_hub import DatasetCard, HfApi
 
-from hf_croissant_assets import publish
-from hf_croissant_assets.assets.croissant import croissant_records, hf_croissant
-from hf_croissant_assets.assets.listing import hf_dataset_listing, hf_datasets
-from hf_croissant_assets.assets.publish import hf_hub_export
-from hf_croissant_assets.bootstrap import (
+from hf_croissant_assets.defs.resources import CrawlSettings, HfPublishResource
+from hf_croissant_assets.lake.store import LakeStore
+from hf_croissant_assets.schema import CROISSANT_RECORDS, HF_CROISSANT, SCHEMA_VERSION, TABLES
+from hf_croissant_assets.share import publish
+from hf_croissant_assets.share.bootstrap import (
     BootstrapError,
     bootstrap_croissant_records,
     choose_day,
 )
-from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.publish import PublishTokenError, check_write_access, publish_day
-from hf_croissant_assets.resources import CrawlSettings, HfPublishResource
-from hf_croissant_assets.schema import CROISSANT_RECORDS, HF_CROISSANT, SCHEMA_VERSION, TABLES
-from hf_croissant_assets_tests.conftest import make_resources
+from hf_croissant_assets.share.publish import PublishTokenError, check_write_access, publish_day
 from hf_croissant_assets_tests.hub_emulator import running_emulator
+from hf_croissant_assets_tests.support import (
+    croissant_records,
+    hf_croissant,
+    hf_dataset_listing,
+    hf_datasets,
+    hf_hub_export,
+    make_resources,
+)
 from hf_croissant_assets_tests.test_listing_assets import failure_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -391,9 +395,10 @@ def test_bootstrap_with_nothing_published_or_not_needed(tmp_path):
 def _definitions(**env) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if not k.startswith("HF_")} | env
     code = (
-        "from hf_croissant_assets.definitions import defs, resources\n"
-        "keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}\n"
-        "print('hf_hub_export' in keys, repr(resources.get('hf_publish')))\n"
+        "from hf_croissant_assets.definitions import defs\n"
+        "d = defs()\n"
+        "keys = {k.to_user_string() for k in d.resolve_asset_graph().get_all_asset_keys()}\n"
+        "print('hf_hub_export' in keys, repr(d.resources.get('hf_publish')))\n"
     )
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -412,6 +417,6 @@ def test_hf_hub_export_exists_only_with_a_publish_repo_and_never_shows_the_token
     assert proc.stdout.startswith("True HfPublishResource(repo_id='hf-org/hf-datasets-croissant'")
     assert "hf_secret_write_token" not in proc.stdout + proc.stderr
     bad = _definitions(HF_CROISSANT_PUBLISH_REPO="not a repo")
-    assert bad.returncode != 0 and "HF_CROISSANT_PUBLISH_REPO='not a repo' is not" in bad.stderr
+    assert bad.returncode != 0 and "HF_CROISSANT_PUBLISH_REPO='not a repo': 'not a repo' is not" in bad.stderr
     bad = _definitions(HF_CROISSANT_BOOTSTRAP_REPO="a/b/c")
     assert bad.returncode != 0 and "HF_CROISSANT_BOOTSTRAP_REPO='a/b/c'" in bad.stderr

@@ -13,14 +13,22 @@ import pytest
 from dagster import materialize
 from matplotlib import image as mpimg
 
-from hf_croissant_assets.assets.croissant import hf_croissant
-from hf_croissant_assets.assets.listing import hf_dataset_listing, hf_datasets
-from hf_croissant_assets.assets.report import daily_report
-from hf_croissant_assets.lake.io_manager import LakeIOManager
+from hf_croissant_assets.defs.resources import HubResource, LakeResource
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.report import CHARTS, FIGSIZE, REPORT_JSON, build_report, safe_label
-from hf_croissant_assets.resources import HubResource, LakeResource
+from hf_croissant_assets.report.numbers import (
+    CHARTS,
+    FIGSIZE,
+    REPORT_JSON,
+    build_report,
+    safe_label,
+)
 from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS
+from hf_croissant_assets_tests.support import (
+    daily_report,
+    hf_croissant,
+    hf_dataset_listing,
+    hf_datasets,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 D1, D2, D3 = "2026-01-01", "2026-01-02", "2026-01-03"
@@ -324,7 +332,6 @@ def test_dagster_asset_shows_the_charts(lake):
         # must exist, but no Hub is ever called.
         resources={
             "lake": LakeResource(uri=str(root)),
-            "lake_io_manager": LakeIOManager(uri=str(root)),
             "hub": HubResource(endpoint="http://127.0.0.1:9"),
         },
         selection=[daily_report.key],

@@ -17,13 +17,17 @@ import pytest
 import requests
 from dagster import materialize
 
-from hf_croissant_assets.assets.croissant import croissant_records, hf_croissant
-from hf_croissant_assets.assets.listing import hf_dataset_listing, hf_datasets
-from hf_croissant_assets.assets.tables import athena_tables
+from hf_croissant_assets.defs.resources import AthenaResource
 from hf_croissant_assets.lake.store import LakeConfigError, LakeStore
-from hf_croissant_assets.resources import AthenaResource
 from hf_croissant_assets.schema import HF_DATASETS
-from hf_croissant_assets_tests.conftest import make_resources
+from hf_croissant_assets_tests.support import (
+    athena_tables,
+    croissant_records,
+    hf_croissant,
+    hf_dataset_listing,
+    hf_datasets,
+    make_resources,
+)
 
 DATE = "2026-11-20"
 NOW = f"{DATE}T10:00:00+00:00"
@@ -221,7 +225,7 @@ def test_athena_mode_requires_an_s3_lake():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "AWS_"))}
     env |= {"HF_CROISSANT_ATHENA_DATABASE": "hf", "HF_CROISSANT_LAKE": "./data/lake"}
     proc = subprocess.run(
-        [sys.executable, "-c", "import hf_croissant_assets.definitions"],
+        [sys.executable, "-c", "import hf_croissant_assets.definitions as d; d.defs()"],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode != 0

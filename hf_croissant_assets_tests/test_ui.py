@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
-from hf_croissant_assets_tests.conftest import make_resources
 from hf_croissant_assets_tests.hub_emulator import running_emulator
+from hf_croissant_assets_tests.support import make_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "ui"

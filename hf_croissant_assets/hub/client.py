@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
@@ -134,13 +133,13 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def resolve_endpoint(endpoint: str | None = None) -> str:
-    """`endpoint`, else `HF_ENDPOINT`, else the real Hub; validated, without trailing slash."""
-    value = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).strip()
+def resolve_endpoint(endpoint: str) -> str:
+    """The endpoint validated as an http(s) base URL, without trailing slash."""
+    value = (endpoint or "").strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise HubConfigError(
-            f"HF_ENDPOINT={value!r} is not an http(s) URL (expected e.g. {DEFAULT_ENDPOINT})"
+            f"endpoint {value!r} is not an http(s) URL (expected e.g. {DEFAULT_ENDPOINT})"
         )
     return value.rstrip("/")
 
@@ -170,7 +169,7 @@ class HubClient:
 
     def __init__(
         self,
-        endpoint: str | None = None,
+        endpoint: str = DEFAULT_ENDPOINT,
         token: str | None = None,
         *,
         concurrency: int = 16,

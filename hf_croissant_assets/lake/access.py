@@ -41,9 +41,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from hf_croissant_assets import settings
 from hf_croissant_assets.lake.store import PART_FILE, LakeStore, PartitionKeyError, validate_date
 from hf_croissant_assets.schema import TABLES
+from hf_croissant_assets.settings import DEFAULT_LAKE, env_name
 
 if TYPE_CHECKING:
     import duckdb
@@ -92,7 +92,7 @@ def get_store(lake: LakeArg = None) -> LakeStore:
     if isinstance(lake, LakeStore):
         return lake
     if lake is None:
-        lake = settings.LAKE.raw() or settings.LAKE.default
+        lake = os.environ.get(env_name("lake"), "").strip() or DEFAULT_LAKE
     return LakeStore(os.fspath(lake))
 
 

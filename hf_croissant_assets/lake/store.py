@@ -1,6 +1,6 @@
 """The lake: Hive-partitioned parquet on a local folder or S3, through one `pyarrow.fs` code path.
 
-Layout (ARCHITECTURE §3)::
+Layout::
 
     <lake>/hf_datasets/date=D/part-0.parquet           curated tables (DuckDB / Athena read these)
     <lake>/hf_croissant/date=D/part-0.parquet
@@ -32,28 +32,22 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from hf_croissant_assets.schema import DATASETS, with_version
+from hf_croissant_assets.schema import DATASETS, LAKE_DATASETS, with_version
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LAKE = "./data/lake"
 PART_FILE = "part-0.parquet"
 COMPRESSION = "zstd"
 
-#: Where each partitioned dataset lives under the lake root.
-DATASET_PREFIX: dict[str, str] = {
-    "hf_datasets": "hf_datasets",
-    "hf_croissant": "hf_croissant",
-    "raw_listing": "_raw/listing",
-    "croissant_records": "_raw/croissant_records",
-}
+#: Where each partitioned dataset lives under the lake root (from the schema registry).
+DATASET_PREFIX: dict[str, str] = {name: d.prefix for name, d in LAKE_DATASETS.items()}
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _STAGING_NAME_RE = re.compile(r"^[a-z0-9_]+$")
 
 
 class LakeConfigError(ValueError):
-    """A bad lake setting (HF_CROISSANT_LAKE) or an unusable lake location."""
+    """A bad lake location or an unusable lake; the message names the setting (`label`)."""
 
 
 class PartitionKeyError(ValueError):
@@ -87,14 +81,14 @@ def _s3_filesystem(region: str | None = None) -> pafs.S3FileSystem:
     return pafs.S3FileSystem(**kwargs)
 
 
-def _require_aws_credentials(uri: str) -> None:
+def _require_aws_credentials(uri: str, label: str) -> None:
     """Resolve credentials through the standard AWS chain (env, profile, SSO, container/instance
     role); without any, S3 calls would go unsigned and fail later with a vaguer error."""
     import boto3  # the same chain pyarrow's SDK follows; boto3 is already a dependency
 
     if boto3.Session().get_credentials() is None:
         raise LakeConfigError(
-            f"HF_CROISSANT_LAKE={uri!r}: no AWS credentials found (set AWS_ACCESS_KEY_ID/"
+            f"{label}={uri!r}: no AWS credentials found (set AWS_ACCESS_KEY_ID/"
             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an IAM role)"
         )
 
@@ -109,19 +103,17 @@ class WriteResult:
 class LakeStore:
     """Read and write whole partitions of the lake. Local path or `s3://bucket/prefix`."""
 
-    def __init__(self, uri: str = DEFAULT_LAKE) -> None:
+    def __init__(self, uri: str, label: str = "lake") -> None:
         uri = (uri or "").strip()
         if not uri:
-            raise LakeConfigError(
-                "HF_CROISSANT_LAKE is empty: give a local folder or s3://bucket/prefix"
-            )
+            raise LakeConfigError(f"{label} is empty: give a local folder or s3://bucket/prefix")
         self.uri = uri
+        #: How errors name the lake setting (the Dagster layer passes the variable's name).
+        self.label = label
         parts = urlsplit(uri)
         if parts.scheme == "s3":
             if not parts.netloc:
-                raise LakeConfigError(
-                    f"HF_CROISSANT_LAKE={uri!r} has no bucket (s3://bucket/prefix)"
-                )
+                raise LakeConfigError(f"{label}={uri!r} has no bucket (s3://bucket/prefix)")
             self.is_s3 = True
             self.bucket = parts.netloc
             self.fs: pafs.FileSystem = _s3_filesystem()
@@ -134,7 +126,7 @@ class LakeStore:
             self.fs = pafs.LocalFileSystem()
         else:
             raise LakeConfigError(
-                f"HF_CROISSANT_LAKE={uri!r}: unsupported scheme {parts.scheme!r} "
+                f"{label}={uri!r}: unsupported scheme {parts.scheme!r} "
                 "(use a local folder or s3://bucket/prefix)"
             )
 
@@ -179,13 +171,13 @@ class LakeStore:
         write surface here, at start, instead of hours into a crawl.
         """
         if self.is_s3:
-            _require_aws_credentials(self.uri)
+            _require_aws_credentials(self.uri, self.label)
         try:
             if self.is_s3:
                 info = self.fs.get_file_info(self.bucket)
                 if info.type == pafs.FileType.NotFound:
                     raise LakeConfigError(
-                        f"HF_CROISSANT_LAKE={self.uri!r}: bucket {self.bucket!r} does not exist "
+                        f"{self.label}={self.uri!r}: bucket {self.bucket!r} does not exist "
                         "(or is not visible with these credentials)"
                     )
             self._mkdir(self.root)
@@ -202,9 +194,7 @@ class LakeStore:
                 if self.is_s3
                 else ""
             )
-            raise LakeConfigError(
-                f"HF_CROISSANT_LAKE={self.uri!r} is not usable: {exc}{hint}"
-            ) from exc
+            raise LakeConfigError(f"{self.label}={self.uri!r} is not usable: {exc}{hint}") from exc
 
     # -- partitions -----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from hf_croissant_assets.curation import raw_listing_table
+from hf_croissant_assets.curate.listing_rows import raw_listing_table
 from hf_croissant_assets.hub.client import HubClient
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
 from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING

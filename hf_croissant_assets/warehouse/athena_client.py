@@ -1,12 +1,8 @@
-"""Athena DDL derived from `schema.py`: external tables with partition projection on `date`.
+"""Run statements on Athena with plain boto3: start, poll with a timeout, stop on timeout, and
+surface Athena's own error text. No Dagster here: the resource in `defs/resources.py` wraps it.
 
-Projection means Athena computes the partitions from the `date=YYYY-MM-DD` keys itself: the
-tables are created once and each new day is queryable as soon as its file exists. No
-`MSCK REPAIR TABLE` (slow, and able to time out half-done) ever runs on the daily path.
-
-`AthenaClient` runs that DDL (and small queries) on Athena with plain boto3: start, poll with a
-timeout, stop on timeout, and surface Athena's own error text. It holds no Dagster code so it can
-be used and tested alone; the Dagster resource wraps it.
+Values are validated here with plain messages naming the parameter; `settings.py` prefixes them
+with the environment variable, so a bad setting names its variable.
 """
 
 from __future__ import annotations
@@ -17,95 +13,18 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import pyarrow as pa
+from hf_croissant_assets.lake.store import validate_date
+from hf_croissant_assets.schema import TABLES
+from hf_croissant_assets.warehouse.athena_ddl import (
+    add_partition_sql,
+    create_table_sql,
+    validate_name,
+)
 
-from hf_croissant_assets.schema import SCHEMA_VERSION, TABLES
-from hf_croissant_assets.warehouse.types import athena_type
-
-_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
-
-
-def validate_name(kind: str, name: str) -> str:
-    """Database and table names enter SQL as identifiers: allow only what Glue allows."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ValueError(f"{kind} name {name!r} is invalid: use lowercase letters, digits and _")
-    return name
-
-
-def _comment(field: pa.Field) -> str:
-    text = (field.metadata or {}).get(b"comment", b"").decode()
-    # Hive-style DDL has no portable quote escape: comments are ours, keep them quote-free.
-    return f" COMMENT '{text.replace(chr(39), '')}'" if text else ""
-
-
-def columns_sql(schema: pa.Schema) -> str:
-    return ",\n  ".join(f"`{f.name}` {athena_type(f.type)}{_comment(f)}" for f in schema)
-
-
-def create_table_sql(
-    table: str,
-    location: str,
-    *,
-    database: str | None = None,
-    projection: bool = True,
-    start_date: str = "2026-01-01",
-) -> str:
-    """`CREATE EXTERNAL TABLE IF NOT EXISTS` for one lake table at `location` (s3://.../table/)."""
-    validate_name("table", table)
-    schema = TABLES[table]
-    qualified = f"`{validate_name('database', database)}`.`{table}`" if database else f"`{table}`"
-    if not location.startswith("s3://") or "'" in location:
-        raise ValueError(f"table location {location!r} must be an s3:// URI without quotes")
-    location = location.rstrip("/") + "/"
-    props = {
-        "parquet.compression": "ZSTD",
-        "hf_croissant_assets.schema_version": SCHEMA_VERSION,
-    }
-    if projection:
-        props |= {
-            "projection.enabled": "true",
-            "projection.date.type": "date",
-            "projection.date.format": "yyyy-MM-dd",
-            "projection.date.range": f"{start_date},NOW",
-            "projection.date.interval": "1",
-            "projection.date.interval.unit": "DAYS",
-            "storage.location.template": f"{location}date=${{date}}/",
-        }
-    properties = ",\n  ".join(f"'{k}'='{v}'" for k, v in props.items())
-    return (
-        f"CREATE EXTERNAL TABLE IF NOT EXISTS {qualified} (\n  {columns_sql(schema)}\n)\n"
-        "PARTITIONED BY (`date` date)\n"
-        "STORED AS PARQUET\n"
-        f"LOCATION '{location}'\n"
-        f"TBLPROPERTIES (\n  {properties}\n)"
-    )
-
-
-def add_partition_sql(table: str, date: str, location: str, database: str | None = None) -> str:
-    """For tables without projection: register the one new day (never MSCK REPAIR TABLE)."""
-    from hf_croissant_assets.lake.store import validate_date
-
-    validate_name("table", table)
-    qualified = f"`{validate_name('database', database)}`.`{table}`" if database else f"`{table}`"
-    day = validate_date(date)
-    return (
-        f"ALTER TABLE {qualified} ADD IF NOT EXISTS PARTITION (`date` = '{day}') "
-        f"LOCATION '{location.rstrip('/')}/date={day}/'"
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Running statements on Athena
 # --------------------------------------------------------------------------------------------
 
 log = logging.getLogger(__name__)
 
-#: Environment variables holding the settings, named in every configuration error.
-ENV_DATABASE = "HF_CROISSANT_ATHENA_DATABASE"
-ENV_WORKGROUP = "HF_CROISSANT_ATHENA_WORKGROUP"
-ENV_OUTPUT = "HF_CROISSANT_ATHENA_OUTPUT"
-ENV_REGION = "AWS_REGION"
-ENV_LAKE = "HF_CROISSANT_LAKE"
 
 _WORKGROUP_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
@@ -131,7 +50,7 @@ class AthenaError(RuntimeError):
 
 
 class AthenaConfigError(ValueError):
-    """A bad Athena/AWS setting; the message names the environment variable."""
+    """A bad Athena/AWS value; the message names the parameter (settings add the variable)."""
 
 
 def _s3_uri(setting: str, uri: object, *, what: str) -> str:
@@ -154,7 +73,7 @@ def _s3_uri(setting: str, uri: object, *, what: str) -> str:
 
 def validate_lake_uri(uri: str) -> str:
     """The lake root for Athena: an `s3://bucket/prefix` URI, returned without trailing `/`."""
-    return _s3_uri(ENV_LAKE, uri, what="the lake (for Athena)")
+    return _s3_uri("lake", uri, what="the lake (for Athena)")
 
 
 def _config_name(setting: str, kind: str, name: object) -> str:
@@ -165,9 +84,34 @@ def _config_name(setting: str, kind: str, name: object) -> str:
 
 
 def _day(date: str) -> str:
-    from hf_croissant_assets.lake.store import validate_date
-
     return validate_date(date)
+
+
+def validate_region(region: object) -> str:
+    if not isinstance(region, str) or not _REGION_RE.match(region):
+        raise AthenaConfigError(f"region={region!r} is not an AWS region (e.g. us-east-1)")
+    return region
+
+
+def validate_workgroup(workgroup: object) -> str:
+    if not isinstance(workgroup, str) or not _WORKGROUP_RE.match(workgroup):
+        raise AthenaConfigError(
+            f"workgroup={workgroup!r} is invalid: use 1-128 letters, digits, '.', '_', '-'"
+        )
+    return workgroup
+
+
+def validate_setting(field: str, value: str) -> str:
+    """Validate one Athena-related settings value (`settings.py` names the variable)."""
+    if field == "athena_database":
+        return validate_name("database", value)
+    if field == "athena_workgroup":
+        return validate_workgroup(value)
+    if field == "athena_output":
+        return _s3_uri("output_location", value, what="the query result location")
+    if field == "aws_region":
+        return validate_region(value)
+    raise KeyError(field)
 
 
 def _first_line(sql: str) -> str:
@@ -193,19 +137,14 @@ class AthenaClient:
         timeout_s: float = 300.0,
         client: Any = None,
     ) -> None:
-        if region is not None and (not isinstance(region, str) or not _REGION_RE.match(region)):
-            raise AthenaConfigError(
-                f"{ENV_REGION}={region!r} is not an AWS region (e.g. us-east-1)"
-            )
-        if not isinstance(workgroup, str) or not _WORKGROUP_RE.match(workgroup):
-            raise AthenaConfigError(
-                f"{ENV_WORKGROUP}={workgroup!r} is invalid: use 1-128 letters, digits, '.', '_', '-'"
-            )
-        self.database = _config_name(ENV_DATABASE, "database", database)
+        if region is not None:
+            validate_region(region)
+        validate_workgroup(workgroup)
+        self.database = _config_name("database", "database", database)
         self.output_location = (
             None
             if output_location is None
-            else _s3_uri(ENV_OUTPUT, output_location, what="the query result location") + "/"
+            else _s3_uri("output_location", output_location, what="the query result location") + "/"
         )
         if not isinstance(poll_interval_s, int | float) or poll_interval_s < 0:
             raise AthenaConfigError(f"poll_interval_s={poll_interval_s!r} must be >= 0")
@@ -233,7 +172,7 @@ class AthenaClient:
                 self._client = boto3.client("athena", region_name=self.region)
             except NoRegionError:
                 raise AthenaConfigError(
-                    f"{ENV_REGION} is not set and no region is configured: set it for Athena"
+                    "no AWS region is configured (AWS_REGION or the AWS config): Athena needs one"
                 ) from None
         return self._client
 
@@ -245,7 +184,7 @@ class AthenaClient:
 
         if not isinstance(sql, str) or not sql.strip():
             raise ValueError("empty SQL statement")
-        db = self.database if database is None else _config_name(ENV_DATABASE, "database", database)
+        db = self.database if database is None else _config_name("database", "database", database)
         first = _first_line(sql)
         request: dict[str, Any] = {"QueryString": sql, "WorkGroup": self.workgroup}
         if not _CREATE_DATABASE_RE.match(sql):
@@ -367,7 +306,7 @@ class AthenaClient:
         try:
             start = _day(start_date)
         except ValueError as exc:
-            raise AthenaConfigError(f"HF_CROISSANT_START_DATE: {exc}") from None
+            raise AthenaConfigError(f"start_date: {exc}") from None
         return [f"CREATE DATABASE IF NOT EXISTS `{self.database}`"] + [
             create_table_sql(
                 table,

@@ -14,7 +14,7 @@ import duckdb
 
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import TABLES
-from hf_croissant_assets.warehouse.types import duckdb_type
+from hf_croissant_assets.warehouse.arrow_types import duckdb_type
 
 
 def _literal(text: str) -> str:

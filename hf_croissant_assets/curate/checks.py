@@ -16,8 +16,32 @@ import pyarrow.parquet as pq
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import TABLES, strip_field_metadata
 
-#: Default tolerated drop in row count vs. the newest earlier snapshot (HF_CROISSANT_ROW_DROP_TOLERANCE).
-DEFAULT_DROP_TOLERANCE = 0.2
+
+@dataclass(frozen=True)
+class Check:
+    """One blocking check of a lake table: its name and what it guarantees (shown in the UI)."""
+
+    name: str
+    description: str
+
+
+SCHEMA_MATCHES = Check(
+    "schema_matches", "The written parquet schema equals the declared one (schema.py)."
+)
+DATASET_UNIQUE = Check("dataset_unique", "`dataset` is unique and non-null.")
+ROW_COUNT_VS_PREVIOUS = Check(
+    "row_count_vs_previous",
+    "Row count has not dropped beyond the tolerance vs. the newest earlier snapshot.",
+)
+ROWS_MATCH_LISTING = Check(
+    "rows_match_listing", "hf_croissant has exactly one row per hf_datasets row of the day."
+)
+
+#: The checks of each table, declared once: `audit` runs exactly these, the assets declare them.
+CHECKS: dict[str, tuple[Check, ...]] = {
+    "hf_datasets": (SCHEMA_MATCHES, DATASET_UNIQUE, ROW_COUNT_VS_PREVIOUS),
+    "hf_croissant": (SCHEMA_MATCHES, DATASET_UNIQUE, ROW_COUNT_VS_PREVIOUS, ROWS_MATCH_LISTING),
+}
 
 
 @dataclass
@@ -44,7 +68,7 @@ def schema_matches(parquet: pq.ParquetFile, declared: pa.Schema) -> CheckOutcome
     written = strip_field_metadata(parquet.schema_arrow)
     expected = strip_field_metadata(declared)
     if written == expected:
-        return CheckOutcome("schema_matches", True, "written schema equals the declared schema")
+        return CheckOutcome(SCHEMA_MATCHES.name, True, "written schema equals the declared schema")
     diffs = []
     names_w, names_e = written.names, expected.names
     for name in names_e:
@@ -57,7 +81,9 @@ def schema_matches(parquet: pq.ParquetFile, declared: pa.Schema) -> CheckOutcome
     diffs += [f"unexpected column {n}" for n in names_w if n not in names_e]
     if not diffs and names_w != names_e:
         diffs.append("column order differs")
-    return CheckOutcome("schema_matches", False, "; ".join(diffs[:10]), {"differences": len(diffs)})
+    return CheckOutcome(
+        SCHEMA_MATCHES.name, False, "; ".join(diffs[:10]), {"differences": len(diffs)}
+    )
 
 
 def dataset_unique(parquet: pq.ParquetFile, column: str = "dataset") -> CheckOutcome:
@@ -83,7 +109,7 @@ def dataset_unique(parquet: pq.ParquetFile, column: str = "dataset") -> CheckOut
         else f"{n_dup} duplicated and {nulls} null {column} values (e.g. {duplicates[:3]})"
     )
     return CheckOutcome(
-        "dataset_unique",
+        DATASET_UNIQUE.name,
         passed,
         description,
         {"nulls": nulls, "duplicates": n_dup, "examples": ", ".join(duplicates)},
@@ -95,14 +121,14 @@ def row_count_vs_previous(
 ) -> CheckOutcome:
     if previous_rows is None:
         return CheckOutcome(
-            "row_count_vs_previous", True, f"{rows} rows; no earlier snapshot to compare",
+            ROW_COUNT_VS_PREVIOUS.name, True, f"{rows} rows; no earlier snapshot to compare",
             {"rows": rows},
         )  # fmt: skip
     floor = int(previous_rows * (1 - tolerance))
     drop = (previous_rows - rows) / previous_rows if previous_rows else 0.0
     passed = rows >= floor
     return CheckOutcome(
-        "row_count_vs_previous",
+        ROW_COUNT_VS_PREVIOUS.name,
         passed,
         f"{rows} rows vs {previous_rows} on {previous_date} (drop {drop:.1%}, tolerated "
         f"{tolerance:.0%})",
@@ -114,10 +140,10 @@ def row_count_vs_previous(
 def rows_match_listing(rows: int, listing_rows: int | None) -> CheckOutcome:
     if listing_rows is None:
         return CheckOutcome(
-            "rows_match_listing", False, "no hf_datasets partition for the day to compare with"
+            ROWS_MATCH_LISTING.name, False, "no hf_datasets partition for the day to compare with"
         )
     return CheckOutcome(
-        "rows_match_listing",
+        ROWS_MATCH_LISTING.name,
         rows == listing_rows,
         f"{rows} hf_croissant rows vs {listing_rows} hf_datasets rows",
         {"rows": rows, "listing_rows": listing_rows},
@@ -129,7 +155,7 @@ def audit(
     table: str,
     date: str,
     parquet: pq.ParquetFile,
-    tolerance: float = DEFAULT_DROP_TOLERANCE,
+    tolerance: float,
 ) -> list[CheckOutcome]:
     """Every check of `table` on a (new or stored) partition file of day `date`."""
     rows = parquet.metadata.num_rows
@@ -140,28 +166,17 @@ def audit(
         dataset_unique(parquet),
         row_count_vs_previous(rows, previous_rows, previous_date, tolerance),
     ]
-    if table == "hf_croissant":
+    if ROWS_MATCH_LISTING in CHECKS[table]:
         listing_rows = (
             store.num_rows("hf_datasets", date) if store.exists("hf_datasets", date) else None
         )
         outcomes.append(rows_match_listing(rows, listing_rows))
+    assert [o.name for o in outcomes] == [c.name for c in CHECKS[table]], table
     return outcomes
 
 
 def audit_partition(
-    store: LakeStore, table: str, date: str, tolerance: float = DEFAULT_DROP_TOLERANCE
+    store: LakeStore, table: str, date: str, tolerance: float
 ) -> list[CheckOutcome]:
     """The same checks on a partition already in the lake."""
     return audit(store, table, date, store.parquet_file(table, date), tolerance)
-
-
-#: Check names per table, for the assets' check specs (derived from what `audit` returns).
-CHECKS: dict[str, tuple[str, ...]] = {
-    "hf_datasets": ("schema_matches", "dataset_unique", "row_count_vs_previous"),
-    "hf_croissant": (
-        "schema_matches",
-        "dataset_unique",
-        "row_count_vs_previous",
-        "rows_match_listing",
-    ),
-}

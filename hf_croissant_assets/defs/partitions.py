@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from dagster import DailyPartitionsDefinition
 
-from hf_croissant_assets import settings
 from hf_croissant_assets.lake.store import validate_date
 
 
@@ -19,16 +18,9 @@ class NotObservableError(Exception):
     """A fetching asset was asked for a day the Hub can no longer be observed in."""
 
 
-def _start_date() -> str:
-    value = settings.START_DATE.raw() or "2026-01-01"
-    try:
-        return validate_date(value)
-    except ValueError as exc:
-        raise settings.SettingError(f"{settings.START_DATE.name}: {exc}") from None
-
-
-#: end_offset=1 makes today's (still running) UTC day a partition: the daily snapshot is "today".
-daily_partitions = DailyPartitionsDefinition(start_date=_start_date(), timezone="UTC", end_offset=1)
+def daily_partitions(start: date) -> DailyPartitionsDefinition:
+    """UTC days from `start`; end_offset=1 makes today's (still running) day a partition."""
+    return DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC", end_offset=1)
 
 
 def observable_day(

@@ -26,9 +26,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from hf_croissant_assets.curation import parse_timestamp
+from hf_croissant_assets.curate.listing_rows import parse_timestamp
 from hf_croissant_assets.hub.client import CroissantResponse, HubClient
-from hf_croissant_assets.incremental import Plan, assemble_day, plan_day
+from hf_croissant_assets.ingest.plan import Plan, assemble_day, plan_day
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
 from hf_croissant_assets.schema import CROISSANT_RECORDS
 
@@ -48,9 +48,9 @@ class Budget:
 
     def __post_init__(self) -> None:
         if self.max_requests is not None and self.max_requests < 0:
-            raise ValueError(f"HF_CROISSANT_MAX_REQUESTS must be >= 0, got {self.max_requests}")
+            raise ValueError(f"max_requests must be >= 0, got {self.max_requests}")
         if self.max_duration_s is not None and self.max_duration_s < 0:
-            raise ValueError(f"HF_CROISSANT_MAX_DURATION_S must be >= 0, got {self.max_duration_s}")
+            raise ValueError(f"max_duration_s must be >= 0, got {self.max_duration_s}")
 
     def limit(self, quota: int | None, window: float | None) -> int | None:
         if self.max_requests is not None:

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from hf_croissant_assets.croissant import parse_croissant_many
-from hf_croissant_assets.curation import curate_listing_batch
+from hf_croissant_assets.curate.croissant_parser import parse_croissant_many
+from hf_croissant_assets.curate.listing_rows import curate_listing_batch
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
 from hf_croissant_assets.schema import CROISSANT_PARSED, CROISSANT_RECORDS, HF_CROISSANT
 

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 import yaml
 
-from hf_croissant_assets import settings
 from hf_croissant_assets.lake.store import PART_FILE, LakeStore, validate_date
-from hf_croissant_assets.schema import SCHEMA_VERSION, TABLES
-from hf_croissant_assets.warehouse.types import athena_type
+from hf_croissant_assets.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES
+from hf_croissant_assets.settings import env_name
+from hf_croissant_assets.warehouse.arrow_types import athena_type
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 #: The lake tables that are published, in this order.
 PUBLISHED_TABLES: tuple[str, ...] = ("hf_datasets", "hf_croissant")
-SCHEMA_VERSION_KEY = b"hf_croissant_assets.schema_version"
 CARD_PATH = "README.md"
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
@@ -63,28 +62,37 @@ class PublishTokenError(PublishError):
 # -- validation ---------------------------------------------------------------------------------
 
 
-def validate_repo_id(value: str | None, setting: str = settings.PUBLISH_REPO.name) -> str:
-    """`namespace/name` as the Hub accepts it (no `--`/`..`, no `.git` suffix, <= 96 chars)."""
+def _named(value: object, setting: str | None) -> str:
+    return f"{setting}={value!r}" if setting else repr(value)
+
+
+def validate_repo_id(value: str | None, setting: str | None = None) -> str:
+    """`namespace/name` as the Hub accepts it: huggingface_hub's own rules (no `--`/`..`, no
+    `.git` suffix, <= 96 chars) plus a namespace, which a published snapshot needs."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id as hf_validate_repo_id
+
     repo_id = (value or "").strip()
-    if (
-        not _REPO_ID_RE.match(repo_id)
-        or len(repo_id) > 96
-        or "--" in repo_id
-        or ".." in repo_id
-        or repo_id.endswith(".git")
-    ):
-        raise settings.SettingError(
-            f"{setting}={value!r} is not a Hub repo id of the form namespace/name "
-            "(letters, digits, '-', '_', '.'; e.g. my-org/hf-datasets-croissant)"
+    problem = None if _REPO_ID_RE.match(repo_id) else "has no namespace/name form"
+    if problem is None:
+        try:
+            hf_validate_repo_id(repo_id)
+        except HFValidationError as exc:
+            problem = str(exc).splitlines()[0]
+    if problem:
+        raise ValueError(
+            f"{_named(value, setting)} is not a Hub repo id of the form namespace/name "
+            f"(letters, digits, '-', '_', '.'; e.g. my-org/hf-datasets-croissant): {problem}"
         )
     return repo_id
 
 
-def validate_license(value: str | None, setting: str = settings.PUBLISH_LICENSE.name) -> str:
+def validate_license(value: str | None, setting: str | None = None) -> str:
     license_id = (value or "").strip()
     if not _LICENSE_RE.match(license_id):
-        raise settings.SettingError(
-            f"{setting}={value!r} is not a Hub licence identifier (e.g. other, cc0-1.0, odc-by)"
+        raise ValueError(
+            f"{_named(value, setting)} is not a Hub licence identifier (e.g. other, cc0-1.0, "
+            "odc-by)"
         )
     return license_id
 
@@ -130,28 +138,30 @@ def check_write_access(api: HfApi, repo_id: str, token: str | None) -> dict[str,
     """
     from huggingface_hub.errors import HfHubHTTPError
 
-    need = f"{settings.PUBLISH_REPO.name} needs a write token"
+    need = f"{env_name('publish_repo')} needs a write token"
     if not token:
-        raise PublishTokenError(f"{need}; {settings.HF_TOKEN.name} is not set")
+        raise PublishTokenError(f"{need}; {env_name('hf_token_set')} is not set")
     try:
         who = api.whoami(token=token)
     except HfHubHTTPError as exc:
         status = getattr(exc.response, "status_code", None)
         if status == 401:
             raise PublishTokenError(
-                f"{need}; {settings.HF_TOKEN.name} is not a valid token for {api.endpoint} (401)"
+                f"{need}; {env_name('hf_token_set')} is not a valid token for {api.endpoint} (401)"
             ) from None
-        raise PublishError(f"could not check {settings.HF_TOKEN.name} with whoami: {exc}") from None
+        raise PublishError(
+            f"could not check {env_name('hf_token_set')} with whoami: {exc}"
+        ) from None
     access = (who.get("auth") or {}).get("accessToken") or {}
     role = access.get("role")
     user = who.get("name")
     namespace = repo_id.split("/", 1)[0]
     if role == "read":
-        raise PublishTokenError(f"{need}; {settings.HF_TOKEN.name} is read-only")
+        raise PublishTokenError(f"{need}; {env_name('hf_token_set')} is read-only")
     if role == "fineGrained":
         if not _fine_grained_can_write(access, repo_id):
             raise PublishTokenError(
-                f"{need}; {settings.HF_TOKEN.name} is a fine-grained token without the "
+                f"{need}; {env_name('hf_token_set')} is a fine-grained token without the "
                 f"repo.write permission on {namespace!r} or {repo_id!r}"
             )
     elif role not in ("write", "admin"):
@@ -163,7 +173,7 @@ def check_write_access(api: HfApi, repo_id: str, token: str | None) -> dict[str,
     }
     if role != "fineGrained" and namespace not in writable:
         raise PublishTokenError(
-            f"{settings.PUBLISH_REPO.name}={repo_id!r}: the account of {settings.HF_TOKEN.name} "
+            f"{env_name('publish_repo')}={repo_id!r}: the account of {env_name('hf_token_set')} "
             f"({user!r}) cannot write to the namespace {namespace!r} (it can write to: "
             f"{', '.join(sorted(n for n in writable if n))})"
         )
@@ -238,7 +248,7 @@ def dataset_card(
         "`hf_croissant_assets` (a Dagster project), so that nobody needs to repeat a crawl that "
         "costs days of rate limit.",
         f"Snapshots published: {span}. Schema version: `{SCHEMA_VERSION}` (stored in each "
-        f"file's parquet key-value metadata under `{SCHEMA_VERSION_KEY.decode()}`).",
+        f"file's parquet key-value metadata under `{SCHEMA_VERSION_KEY}`).",
         "## Layout and use",
         "```\ndata/hf_datasets/date=YYYY-MM-DD/part-0.parquet\n"
         "data/hf_croissant/date=YYYY-MM-DD/part-0.parquet\n```\n"
@@ -367,7 +377,7 @@ def _copy_out(store: LakeStore, table: str, date: str, directory: str) -> tuple[
         while chunk := inp.read(8 * 1024 * 1024):
             out.write(chunk)
     meta = pq.read_metadata(dst)
-    version = (meta.metadata or {}).get(SCHEMA_VERSION_KEY, b"").decode()
+    version = (meta.metadata or {}).get(SCHEMA_VERSION_KEY.encode(), b"").decode()
     if version != SCHEMA_VERSION:
         raise PublishError(
             f"{store.url(src)} has schema version {version or 'none'}, this build writes "

@@ -33,10 +33,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hf_croissant_assets import settings
 from hf_croissant_assets.lake.store import LakeStore, validate_date
-from hf_croissant_assets.publish import SCHEMA_VERSION_KEY, day_files, validate_repo_id
-from hf_croissant_assets.schema import CROISSANT_RECORDS, HF_CROISSANT, SCHEMA_VERSION
+from hf_croissant_assets.schema import (
+    CROISSANT_RECORDS,
+    HF_CROISSANT,
+    SCHEMA_VERSION,
+    SCHEMA_VERSION_KEY,
+)
+from hf_croissant_assets.settings import env_name
+from hf_croissant_assets.share.publish import day_files, validate_repo_id
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +93,11 @@ def choose_day(published: list[str], date: str) -> tuple[str, str, str] | None:
 
 def check_schema_version(metadata: dict[bytes, bytes] | None, where: str) -> str:
     """The file's schema version if this build can read it, else BootstrapError."""
-    raw = (metadata or {}).get(SCHEMA_VERSION_KEY)
+    raw = (metadata or {}).get(SCHEMA_VERSION_KEY.encode())
     if raw is None:
         raise BootstrapError(
-            f"{where} has no {SCHEMA_VERSION_KEY.decode()} metadata: it was not published by "
-            f"hf_croissant_assets and cannot be imported (unset {settings.BOOTSTRAP_REPO.name} to "
+            f"{where} has no {SCHEMA_VERSION_KEY} metadata: it was not published by "
+            f"hf_croissant_assets and cannot be imported (unset {env_name('bootstrap_repo')} to "
             "crawl from scratch)"
         )
     version = raw.decode(errors="replace")
@@ -101,7 +106,7 @@ def check_schema_version(metadata: dict[bytes, bytes] | None, where: str) -> str
             f"{where} has schema version {version!r}, but this build of hf_croissant_assets "
             f"reads schema version {SCHEMA_VERSION!r}: a different major version is not "
             f"compatible and is refused. Use a release of hf_croissant_assets with schema "
-            f"version {version!r}, or unset {settings.BOOTSTRAP_REPO.name} to crawl from scratch."
+            f"version {version!r}, or unset {env_name('bootstrap_repo')} to crawl from scratch."
         )
     return version
 
@@ -147,7 +152,7 @@ def bootstrap_croissant_records(
 ) -> BootstrapResult:
     """Import the newest published snapshot if the lake has no snapshot before `date`."""
     started = time.monotonic()
-    repo_id = validate_repo_id(repo_id, settings.BOOTSTRAP_REPO.name)
+    repo_id = validate_repo_id(repo_id, env_name("bootstrap_repo"))
     validate_date(date)
     previous = store.newest_before("croissant_records", date)
     if previous is not None:
@@ -168,11 +173,11 @@ def bootstrap_croissant_records(
         listing = api.list_repo_files(repo_id, repo_type="dataset", revision=revision)
     except RepositoryNotFoundError:
         raise BootstrapError(
-            f"{settings.BOOTSTRAP_REPO.name}={repo_id!r}: no such dataset repo at {endpoint} "
-            f"(or it is private and {settings.HF_TOKEN.name} cannot read it)"
+            f"{env_name('bootstrap_repo')}={repo_id!r}: no such dataset repo at {endpoint} "
+            f"(or it is private and {env_name('hf_token_set')} cannot read it)"
         ) from None
     except HfHubHTTPError as exc:
-        raise BootstrapError(f"{settings.BOOTSTRAP_REPO.name}={repo_id!r}: {exc}") from None
+        raise BootstrapError(f"{env_name('bootstrap_repo')}={repo_id!r}: {exc}") from None
     published = day_files(listing, PUBLISHED_TABLE)
     choice = choose_day(list(published), date)
     if choice is None:

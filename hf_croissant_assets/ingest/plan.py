@@ -25,12 +25,13 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hf_croissant_assets.hub.client import RETRY_STATUSES
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import CROISSANT_RECORDS
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_STATUSES = (408, 429, 500, 502, 503, 504)
+TRANSIENT_STATUSES = tuple(sorted(RETRY_STATUSES))
 PRIORITY_NAMES = {0: "never_fetched", 1: "changed_or_failed", 2: "stale"}
 
 

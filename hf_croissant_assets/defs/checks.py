@@ -1,6 +1,6 @@
 """Asset checks of the curated tables, evaluated write-audit-publish style.
 
-The curated assets audit their new file before publishing it: every check below is *blocking*.
+The curated assets audit their new file before publishing it: every check is *blocking*.
 A failed check leaves the previous version of the partition in place (the new file is kept under
 `_staging/rejected/`), fails the asset, and so stops the table assets downstream. Why blocking:
 
@@ -11,6 +11,8 @@ A failed check leaves the previous version of the partition in place (the new fi
 - `row_count_vs_previous`: a drop beyond the tolerance (HF_CROISSANT_ROW_DROP_TOLERANCE) almost
   always means a truncated listing, not a real mass deletion; publishing it would also make the
   next day's Croissant carry-forward lose rows. Raise the tolerance to accept a real drop.
+
+The checks themselves (names, descriptions, logic) live in `curate/checks.py`, without Dagster.
 """
 
 from collections.abc import Callable, Iterator
@@ -25,24 +27,16 @@ from dagster import (
     MetadataValue,
 )
 
-from hf_croissant_assets import quality
-from hf_croissant_assets.assets.metadata import table_metadata
+from hf_croissant_assets.curate import checks as quality
+from hf_croissant_assets.defs.metadata import table_metadata
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
 from hf_croissant_assets.schema import TABLES
-
-_DESCRIPTIONS = {
-    "schema_matches": "The written parquet schema equals the declared one (schema.py).",
-    "dataset_unique": "`dataset` is unique and non-null.",
-    "row_count_vs_previous": "Row count has not dropped beyond the tolerance vs. the newest "
-    "earlier snapshot.",
-    "rows_match_listing": "hf_croissant has exactly one row per hf_datasets row of the day.",
-}
 
 
 def check_specs(table: str) -> list[AssetCheckSpec]:
     return [
-        AssetCheckSpec(name, asset=table, blocking=True, description=_DESCRIPTIONS[name])
-        for name in quality.CHECKS[table]
+        AssetCheckSpec(check.name, asset=table, blocking=True, description=check.description)
+        for check in quality.CHECKS[table]
     ]
 
 
