@@ -1,4 +1,5 @@
-"""The Hub emulator behaves like the parts of the Hub that the project relies on (ARCHITECTURE §5)."""
+"""The Hub emulator behaves like the parts of the Hub that the project relies on: listing,
+Croissant documents (their mix and shape), rate limit, faults, churn, CLI and fixtures setting."""
 
 from __future__ import annotations
 
@@ -6,19 +7,26 @@ import asyncio
 import collections
 import json
 import re
+import subprocess
+import sys
 import time
 import tracemalloc
 import urllib.error
 import urllib.request
 from itertools import islice
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
 
+import hf_croissant_assets_tests.hub_emulator as hub_emulator_package
 from hf_croissant_assets.schema import LISTING_EXPAND, VALID_LISTING_EXPAND
 from hf_croissant_assets_tests.hub_emulator import (
+    CONTEXT_1_1,
+    CROISSANT_1_1,
     DEFAULT_FIELDS,
+    DEFAULT_FIXTURES_DIR,
     EmulatorConfig,
     HubEmulator,
     running_emulator,
@@ -252,15 +260,234 @@ def test_croissant_statuses_bodies_and_proportions():
         assert stats["by_endpoint"]["croissant"] == 2000 + len(gated) + 3 + 3
 
 
-def test_croissant_doc_kb_padding_and_templates():
-    emu = HubEmulator(datasets=300, doc_kb=64)
+def test_croissant_doc_kb_padding():
+    emu = HubEmulator(datasets=300, doc_kb=64, old_croissant_share=0.3)
     ok = [i for i in emu.dataset_ids() if emu.croissant_status(i) == 200]
     conforms = set()
-    for ds_id in ok[:40]:
+    for ds_id in ok[:60]:
         text = emu.croissant_document(ds_id)
         assert 60 * 1024 < len(text.encode()) < 68 * 1024
-        conforms.add(str(json.loads(text).get("conformsTo")))
-    assert len(conforms) == 3  # 1.1, 1.0 and pre-1.0 (no conformsTo) all appear
+        doc = json.loads(text)
+        assert doc["description"].rstrip().endswith(emu.dataset(ds_id)["sha"])
+        conforms.add(str(doc.get("conformsTo")))
+    assert conforms == {CROISSANT_1_1, "http://mlcommons.org/croissant/1.0", "None"}
+
+
+def ok_documents(emu: HubEmulator) -> dict[str, dict]:
+    """id -> parsed 200 document of every dataset that has one."""
+    out = {}
+    for ds_id in emu.dataset_ids():
+        if emu.croissant_status(ds_id) == 200:
+            out[ds_id] = json.loads(emu.croissant_document(ds_id))
+    return out
+
+
+@pytest.mark.parametrize("share", [0.0, 0.1, 0.25, 1.0])
+def test_croissant_mix_share_is_as_configured(share):
+    docs = ok_documents(HubEmulator(datasets=3000, seed=5, old_croissant_share=share))
+    assert len(docs) > 2000
+    old = [d for d in docs.values() if d.get("conformsTo") != CROISSANT_1_1]
+    assert {d.get("conformsTo") for d in old} <= {None, "http://mlcommons.org/croissant/1.0"}
+    if share in (0.0, 1.0):
+        assert len(old) == share * len(docs)
+    else:
+        assert abs(len(old) / len(docs) - share) < 0.03
+    for doc in docs.values():
+        assert isinstance(doc["@context"], dict)  # inline, never a URL to fetch
+
+
+def test_croissant_mix_default_is_nearly_all_generated_1_1():
+    assert EmulatorConfig().old_croissant_share == 0.02
+    docs = ok_documents(HubEmulator(datasets=4000))
+    share_1_1 = sum(d.get("conformsTo") == CROISSANT_1_1 for d in docs.values()) / len(docs)
+    assert 0.96 < share_1_1 < 1.0
+    # the mix is a per-dataset draw: the same dataset keeps its style across days
+    emu = HubEmulator(datasets=4000)
+    ds_id = next(i for i, d in docs.items() if d.get("conformsTo") != CROISSANT_1_1)
+    later = json.loads(emu.croissant_document(ds_id, day=3))
+    assert later.get("conformsTo") == docs[ds_id].get("conformsTo")
+
+
+CONTENT_SIZE_RE = re.compile(r"^\d+(\.\d)? (B|kB|MB|GB|TB)$")
+
+
+def _fields(fields: list[dict]):
+    for f in fields:
+        yield f
+        yield from _fields(f.get("subField", []))
+
+
+def test_generated_documents_have_the_hubs_1_1_shape():
+    emu = HubEmulator(datasets=3000, old_croissant_share=0.0)
+    docs = ok_documents(emu)
+    real = json.loads((DEFAULT_FIXTURES_DIR / "squad_v2.json").read_text(encoding="utf-8"))
+    assert real["@context"] == CONTEXT_1_1  # the Hub's own 1.1 context
+    data_types, encodings, units, shapes, configs = set(), set(), set(), set(), set()
+    for ds_id, doc in docs.items():
+        assert doc["@context"] == CONTEXT_1_1 and doc["@type"] == "sc:Dataset"
+        assert doc["conformsTo"] == CROISSANT_1_1
+        assert list(doc)[:5] == ["@context", "@type", "distribution", "recordSet", "conformsTo"]
+        assert doc["url"] == f"https://huggingface.co/datasets/{ds_id}"
+        assert doc["alternateName"][0] == ds_id
+        if "/" in ds_id:
+            assert doc["creator"]["url"] == f"https://huggingface.co/{ds_id.split('/')[0]}"
+        else:
+            assert "creator" not in doc
+        if "license" in doc:
+            lic = doc["license"].rsplit("/", 2)[-2]
+            assert lic in doc["keywords"] and f"license:{lic}" in emu.dataset(ds_id)["tags"]
+        ids = [d["@id"] for d in doc["distribution"]]
+        for dist in doc["distribution"]:
+            assert dist["@type"] in ("cr:FileObject", "cr:FileSet")
+            encodings.add(dist["encodingFormat"])
+            if dist["@type"] == "cr:FileObject":
+                assert dist["contentUrl"].startswith(f"https://huggingface.co/datasets/{ds_id}/")
+                assert dist["sha256"]
+            else:
+                assert dist["containedIn"]["@id"] in ids and dist["includes"]
+            if "contentSize" in dist:
+                assert CONTENT_SIZE_RE.match(dist["contentSize"]), dist["contentSize"]
+                units.add(dist["contentSize"].split()[1])
+        for rs in doc["recordSet"]:
+            assert rs["@type"] == "cr:RecordSet" and rs["field"]
+            ids.append(rs["@id"])
+            if rs.get("dataType") == "cr:Split":
+                assert rs["data"] and rs["key"]["@id"] == rs["field"][0]["@id"]
+                continue
+            configs.add(rs["@id"])
+            for f in _fields(rs["field"]):
+                assert f["@type"] == "cr:Field"
+                ids.append(f["@id"])
+                assert ("dataType" in f) != ("subField" in f)
+                if "dataType" in f:
+                    data_types.add(f["dataType"])
+                    source = f["source"]
+                    (ref,) = [source[k] for k in ("fileSet", "fileObject") if k in source]
+                    assert ref["@id"] in ids
+                    assert set(source["extract"]) & {"column", "fileProperty"}
+                if f.get("isArray"):
+                    shapes.add(f["arrayShape"])
+        assert len(ids) == len(set(ids))  # every @id unique
+    assert {
+        "sc:Text",
+        "sc:Integer",
+        "sc:Boolean",
+        "sc:Date",
+        "sc:ImageObject",
+        "sc:AudioObject",
+        "cr:Int64",
+        "cr:Float32",
+        "cr:Float64",
+    } <= data_types
+    assert {"-1", "-1,4"} <= shapes  # lists, and bounding boxes
+    assert encodings == {
+        "git+https",
+        "application/x-parquet",
+        "text/csv",
+        "application/json",
+        "application/jsonlines",
+    }
+    assert {"B", "kB", "MB", "GB"} <= units
+    assert {"default", "en", "fr"} <= configs
+    assert max(len(d["recordSet"]) for d in docs.values()) >= 4  # several configs
+    assert len({json.dumps(d["recordSet"])[:2000] for d in docs.values()}) > 500  # varied
+
+
+def test_old_style_documents_are_the_real_pre_1_1_fixtures():
+    emu = HubEmulator(datasets=400, old_croissant_share=1.0)
+    fixtures = {
+        p.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in DEFAULT_FIXTURES_DIR.glob("*.json")
+    }
+    old = {
+        tuple(r.get("name", r["@id"]) for r in d["recordSet"])
+        for d in fixtures.values()
+        if d.get("conformsTo") != CROISSANT_1_1
+    }
+    seen = set()
+    for ds_id, doc in ok_documents(emu).items():
+        seen.add(tuple(r.get("name", r["@id"]) for r in doc["recordSet"]))
+        assert doc["name"] == ds_id.rsplit("/", 1)[-1]
+        assert doc["url"] == f"https://huggingface.co/datasets/{ds_id}"
+    assert seen == old and len(old) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# fixtures setting
+
+
+def test_fixtures_default_is_the_in_repo_folder(monkeypatch):
+    here = Path(__file__).resolve().parent
+    assert here / "fixtures" / "croissant" == DEFAULT_FIXTURES_DIR
+    assert {p.name for p in DEFAULT_FIXTURES_DIR.glob("*.json")} == {
+        "ibm_duorc.json",
+        "pollen-robotics_apple_storage.json",
+        "squad_v2.json",
+    }
+    # the old environment variable is not a setting any more: the default needs nothing
+    monkeypatch.setenv("HUB_EMULATOR_FIXTURES", "/nonexistent")
+    emu = HubEmulator(datasets=200, old_croissant_share=1.0)
+    assert emu.config.fixtures_dir is None
+    assert ok_documents(emu)
+
+
+def _custom_fixtures(folder: Path) -> Path:
+    doc = json.loads((DEFAULT_FIXTURES_DIR / "pollen-robotics_apple_storage.json").read_text())
+    doc["keywords"] = ["custom-fixture-marker"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "custom.json").write_text(json.dumps(doc), encoding="utf-8")
+    return folder
+
+
+def test_fixtures_dir_overrides_the_default(tmp_path):
+    folder = _custom_fixtures(tmp_path / "fixtures")
+    emu = HubEmulator(datasets=100, old_croissant_share=1.0, fixtures_dir=str(folder))
+    docs = ok_documents(emu)
+    assert docs and all(d["keywords"] == ["custom-fixture-marker"] for d in docs.values())
+    # changed at runtime: documents follow
+    emu.update_config(fixtures_dir=None)
+    assert all(d["keywords"] != ["custom-fixture-marker"] for d in ok_documents(emu).values())
+    with pytest.raises(FileNotFoundError, match="fixtures_dir"):
+        HubEmulator(datasets=1, fixtures_dir=str(tmp_path / "empty"))
+
+
+def test_cli_fixtures_dir_and_old_share_flags(tmp_path):
+    folder = _custom_fixtures(tmp_path / "fixtures")
+    args = ["--datasets", "60", "--old-croissant-share", "1", "--fixtures-dir", str(folder)]
+    proc, base_url = spawn_emulator_process(args)
+    try:
+        twin = HubEmulator(datasets=60)
+        ds = next(i for i in twin.dataset_ids() if twin.croissant_status(i) == 200)
+        status, _, body = http(f"{base_url}/api/datasets/{ds}/croissant")
+        assert status == 200 and json.loads(body)["keywords"] == ["custom-fixture-marker"]
+        config = json.loads(http(f"{base_url}/_emulator/config")[2])
+        assert config["old_croissant_share"] == 1.0 and config["fixtures_dir"] == str(folder)
+    finally:
+        assert stop_emulator_process(proc) == 0
+
+
+def test_cli_help_lists_the_flags():
+    out = subprocess.run(
+        [sys.executable, "-m", "hf_croissant_assets_tests.hub_emulator", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    for flag in ("--datasets", "--quota", "--fixtures-dir", "--old-croissant-share"):
+        assert flag in out
+
+
+def test_package_exports_and_sources():
+    for name in hub_emulator_package.__all__:
+        assert getattr(hub_emulator_package, name) is not None
+    package_dir = Path(hub_emulator_package.__file__).parent
+    assert not (package_dir.parent / "hub_emulator.py").exists()
+    banned = ("/" + "work", ".." + "/shared", "shared/" + "fixtures", "ARCHI" + "TECTURE", "\u00a7")
+    for path in package_dir.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for needle in banned:
+            assert needle not in text, f"{path.name} mentions {needle!r}"
 
 
 def test_fail_always():
@@ -375,7 +602,7 @@ async def _fault_probe(base_url: str, path: str, **kwargs):
             async with session.get(base_url + path) as r:
                 body = await r.read()
                 return "ok", (r.status, r.headers.get("Content-Type", ""), body, r.headers)
-        except Exception as exc:  # noqa: BLE001 - the exception is what we look at
+        except Exception as exc:
             return "error", exc
 
 

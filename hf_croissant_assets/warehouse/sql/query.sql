@@ -1,0 +1,174 @@
+-- hf_croissant_assets: the lake's tables and example queries (Athena dialect).
+--
+-- The DDL below is what the project generates from hf_croissant_assets/schema.py (the single
+-- source of truth; a test checks these columns against it). Replace YOUR-BUCKET/lake with your
+-- HF_CROISSANT_LAKE. Partition projection on `date`: no MSCK REPAIR TABLE, ever; a new day is
+-- queryable as soon as its parquet file exists.
+-- Types widened from the seed job: downloads_all_time and used_storage are bigint (int overflows).
+-- `date` is a reserved word: backticks in DDL, double quotes in queries.
+--
+-- Each `-- name:` section is one statement. The example queries also run on the embedded DuckDB
+-- (translated with sqlglot; see hf_croissant_assets/warehouse/queries.py).
+
+-- name: create_hf_datasets
+CREATE EXTERNAL TABLE IF NOT EXISTS `hf_croissant`.`hf_datasets` (
+  `request_time` string COMMENT 'ISO-8601 UTC time the listing page was fetched',
+  `dataset` string COMMENT 'dataset id, e.g. rajpurkar/squad_v2',
+  `author` string,
+  `created_at` timestamp,
+  `last_modified` timestamp,
+  `private` boolean,
+  `disabled` boolean,
+  `gated` string COMMENT 'false, auto or manual',
+  `downloads` int COMMENT 'downloads over the last 30 days',
+  `downloads_all_time` bigint COMMENT 'bigint: the seed int overflows',
+  `tags` array<string>,
+  `license` string COMMENT 'from the license: tag',
+  `trending_score` double,
+  `likes` int,
+  `sha` string COMMENT 'git sha of the repo head',
+  `used_storage` bigint COMMENT 'bytes',
+  `description` string,
+  `paperswithcode_id` string
+)
+PARTITIONED BY (`date` date)
+STORED AS PARQUET
+LOCATION 's3://YOUR-BUCKET/lake/hf_datasets/'
+TBLPROPERTIES (
+  'parquet.compression'='ZSTD',
+  'hf_croissant_assets.schema_version'='1',
+  'projection.enabled'='true',
+  'projection.date.type'='date',
+  'projection.date.format'='yyyy-MM-dd',
+  'projection.date.range'='2026-01-01,NOW',
+  'projection.date.interval'='1',
+  'projection.date.interval.unit'='DAYS',
+  'storage.location.template'='s3://YOUR-BUCKET/lake/hf_datasets/date=${date}/'
+);
+
+-- name: create_hf_croissant
+CREATE EXTERNAL TABLE IF NOT EXISTS `hf_croissant`.`hf_croissant` (
+  `dataset` string,
+  `request_time` string COMMENT 'ISO-8601 UTC time the document was fetched; may be an earlier day',
+  `status` int COMMENT 'HTTP status, null if never fetched',
+  `reason` string COMMENT 'error body or message for a non-200 or malformed answer',
+  `croissant` string COMMENT 'the raw JSON-LD text, untouched',
+  `sha` string COMMENT 'repo sha when the document was fetched',
+  `last_modified` timestamp COMMENT 'repo lastModified when the document was fetched',
+  `conforms_to` string COMMENT 'first dct:conformsTo value',
+  `name` string,
+  `description` string,
+  `license_url` string,
+  `url` string,
+  `keywords` array<string>,
+  `creator_name` string,
+  `date_published` string,
+  `version` string,
+  `cite_as` string,
+  `record_set_count` int,
+  `record_set_names` array<string>,
+  `file_object_count` int,
+  `file_set_count` int,
+  `field_count` int,
+  `encoding_formats` array<string>,
+  `parse_error` string COMMENT 'why the document could not be (fully) parsed'
+)
+PARTITIONED BY (`date` date)
+STORED AS PARQUET
+LOCATION 's3://YOUR-BUCKET/lake/hf_croissant/'
+TBLPROPERTIES (
+  'parquet.compression'='ZSTD',
+  'hf_croissant_assets.schema_version'='1',
+  'projection.enabled'='true',
+  'projection.date.type'='date',
+  'projection.date.format'='yyyy-MM-dd',
+  'projection.date.range'='2026-01-01,NOW',
+  'projection.date.interval'='1',
+  'projection.date.interval.unit'='DAYS',
+  'storage.location.template'='s3://YOUR-BUCKET/lake/hf_croissant/date=${date}/'
+);
+
+-- name: licenses_latest
+-- Which licenses do datasets declare (license: tag), on the newest snapshot?
+SELECT coalesce(license, '(none)') AS license, count(*) AS datasets
+FROM hf_datasets
+WHERE "date" = (SELECT max("date") FROM hf_datasets)
+GROUP BY 1
+ORDER BY datasets DESC, license
+LIMIT 20;
+
+-- name: gated_share_latest
+-- Share of gated datasets (auto / manual) on the newest snapshot.
+SELECT gated, count(*) AS datasets,
+       round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS pct
+FROM hf_datasets
+WHERE "date" = (SELECT max("date") FROM hf_datasets)
+GROUP BY gated
+ORDER BY datasets DESC, gated;
+
+-- name: growth_per_day
+-- Datasets listed per daily snapshot.
+SELECT "date", count(*) AS datasets
+FROM hf_datasets
+GROUP BY "date"
+ORDER BY "date";
+
+-- name: mit_and_gated_latest
+-- Which datasets are MIT-licensed and gated?
+SELECT dataset, gated, downloads
+FROM hf_datasets
+WHERE "date" = (SELECT max("date") FROM hf_datasets)
+  AND license = 'mit' AND gated <> 'false'
+ORDER BY downloads DESC, dataset;
+
+-- name: downloads_trend
+-- How did downloads of the most downloaded dataset move over the snapshots?
+SELECT "date", dataset, downloads, downloads_all_time
+FROM hf_datasets
+WHERE dataset = (
+  SELECT dataset FROM hf_datasets
+  WHERE "date" = (SELECT max("date") FROM hf_datasets)
+  ORDER BY downloads DESC, dataset
+  LIMIT 1
+)
+ORDER BY "date";
+
+-- name: croissant_availability_latest
+-- Croissant availability by HTTP status (200 ok, 400 no parquet conversion, 401 gated,
+-- 404 gone, null = not fetched yet) on the newest snapshot.
+SELECT status, count(*) AS datasets
+FROM hf_croissant
+WHERE "date" = (SELECT max("date") FROM hf_croissant)
+GROUP BY status
+ORDER BY datasets DESC, status;
+
+-- name: no_croissant_latest
+-- Which datasets have no Croissant document, and why?
+SELECT dataset, status, reason
+FROM hf_croissant
+WHERE "date" = (SELECT max("date") FROM hf_croissant)
+  AND (status IS NULL OR status <> 200)
+ORDER BY dataset;
+
+-- name: croissant_vs_tag_license_latest
+-- Licenses declared in Croissant vs. the license: tag of the listing, on the newest snapshot.
+SELECT d.license AS tag_license, c.license_url AS croissant_license, count(*) AS datasets
+FROM hf_croissant c
+JOIN hf_datasets d ON d.dataset = c.dataset AND d."date" = c."date"
+WHERE c."date" = (SELECT max("date") FROM hf_croissant) AND c.status = 200
+GROUP BY 1, 2
+ORDER BY datasets DESC, tag_license, croissant_license;
+
+-- name: changed_latest
+-- Datasets changed since the previous snapshot (their repo sha moved) or new in the newest one.
+WITH days AS (
+  SELECT max("date") AS latest,
+         max("date") FILTER (WHERE "date" < (SELECT max("date") FROM hf_datasets)) AS previous
+  FROM hf_datasets
+)
+SELECT t.dataset, CASE WHEN p.dataset IS NULL THEN 'new' ELSE 'changed' END AS change
+FROM hf_datasets t
+CROSS JOIN days
+LEFT JOIN hf_datasets p ON p.dataset = t.dataset AND p."date" = days.previous
+WHERE t."date" = days.latest AND (p.dataset IS NULL OR p.sha <> t.sha)
+ORDER BY change, t.dataset;
