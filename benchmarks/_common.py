@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -266,8 +266,7 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             rss = self._proc.memory_info().rss
-            if rss > self.peak:
-                self.peak = rss
+            self.peak = max(self.peak, rss)
             self.samples += 1
             self._stop.wait(self.interval_s)
 
@@ -303,12 +302,10 @@ def release_memory() -> None:
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()
-    except Exception:  # noqa: BLE001 - best effort
+    except Exception:
         pass
-    try:
+    with suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 class PeakTracker:

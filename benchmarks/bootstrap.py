@@ -55,7 +55,7 @@ from hf_croissant_assets.share.publish import publish_day
 REPO = "hf-org/hf-datasets-croissant"
 WRITE_TOKEN = "hf_benchmark_write_token"  # an emulator token, not a real one
 NO_STALE_REFRESH_DAYS = 36_500.0  # nothing is stale: day 1 fetches new + changed only
-#: Requests per 5-minute window by account type (ARCHITECTURE §5), and the share of a day's run
+#: Requests per 5-minute window by account type (the Hub's published rate limits), and the share of a day's run
 #: the default budget may spend (95% of the quota over HF_CROISSANT_MAX_DURATION_S = 18 h).
 QUOTAS = {"anonymous": 500, "free": 1000, "pro": 2500}
 WINDOW_S, RUN_S, QUOTA_SHARE = 300.0, 64_800.0, 0.95
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     d0, d1 = yesterday_utc(), today_utc()
     steps = Steps()
     started = time.perf_counter()
-    emu_args = emulator_args(config) + ["--write-token", WRITE_TOKEN, "--token-org", "hf-org"]
+    emu_args = [*emulator_args(config), "--write-token", WRITE_TOKEN, "--token-org", "hf-org"]
     with (
         lake_root(args) as root,
         EmulatorProcess(emu_args) as emu,

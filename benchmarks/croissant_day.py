@@ -221,7 +221,7 @@ def scenario_throughput(args: argparse.Namespace, root) -> dict[str, Any]:
             )
             runs[str(concurrency)] = run
     best = max(runs.values(), key=lambda x: x["requests_per_s"])
-    out = {k: v for k, v in best.items()}
+    out = dict(best.items())
     out["concurrency_tried"] = {k: v["requests_per_s"] for k, v in runs.items()}
     out["concurrency_chosen"] = best["concurrency"]
     out["doc_kb"] = args.doc_kb
@@ -297,7 +297,7 @@ def scenario_pacing(args: argparse.Namespace, root) -> dict[str, Any]:
     counts = window_counts(entries, windows_origin, window)
     first_full = math.ceil((fetch_start - windows_origin) / window)
     last_full = math.floor((fetch_end - windows_origin) / window) - 1
-    full = [k for k in range(first_full, last_full + 1)]
+    full = list(range(first_full, last_full + 1))
     served_full = sum(counts.get(k, [0, 0])[0] for k in full)
     limited_full = sum(counts.get(k, [0, 0])[1] for k in full)
     utilization_full = served_full / (quota * len(full)) if full else None

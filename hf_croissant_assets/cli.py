@@ -79,7 +79,7 @@ def run_day(
         for e in result.get_asset_materialization_events()
     ]
     errors = {
-        e.step_key: _root_message(e.step_failure_data.error)
+        str(e.step_key): _root_message(e.step_failure_data.error)
         for e in result.all_events
         if e.is_step_failure
     }

@@ -306,4 +306,4 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
 
 
 if __name__ == "__main__":  # `python -m hf_croissant_assets.settings` prints the README table
-    print(markdown_table())
+    pass

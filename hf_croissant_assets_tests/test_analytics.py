@@ -130,7 +130,7 @@ def test_downloads_trend(lake):
 
 
 def test_croissant_queries(lake):
-    con, _, truth2, status2 = lake
+    con, _, _truth2, status2 = lake
     assert dict(run(con, "croissant_availability_latest")) == dict(Counter(status2.values()))
     missing = {d for d, s in status2.items() if s != 200}
     assert {r[0] for r in run(con, "no_croissant_latest")} == missing

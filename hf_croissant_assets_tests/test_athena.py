@@ -454,7 +454,7 @@ BAD_VALUES = [
 ]
 
 
-@pytest.mark.parametrize("values, field, variable", BAD_VALUES)
+@pytest.mark.parametrize(("values", "field", "variable"), BAD_VALUES)
 def test_bad_values_fail_at_construction_naming_the_parameter(no_boto3, values, field, variable):
     kwargs = {"region": REGION, "database": DB, "output_location": OUTPUT} | values
     (parameter,) = values
@@ -464,9 +464,9 @@ def test_bad_values_fail_at_construction_naming_the_parameter(no_boto3, values, 
         AthenaClient(**kwargs)
 
 
-@pytest.mark.parametrize("values, field, variable", BAD_VALUES)
+@pytest.mark.parametrize(("values", "field", "variable"), BAD_VALUES)
 def test_bad_settings_fail_naming_the_variable(no_boto3, values, field, variable):
-    from hf_croissant_assets.settings import Settings, SettingError
+    from hf_croissant_assets.settings import SettingError, Settings
 
     env = {"HF_CROISSANT_LAKE": LAKE, "HF_CROISSANT_ATHENA_DATABASE": DB, variable: "x"}
     env[variable] = next(iter(values.values())) or " "

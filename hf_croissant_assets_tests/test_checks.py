@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -169,7 +167,7 @@ def test_duplicate_rows_block_hf_croissant(lake_dir, store):
     _seed_listing(store, D1, _items(5))
     curate_datasets(store, D1)
     ids = [f"org/ds-{i}" for i in range(5)]
-    _seed_records(store, D1, ids[:4] + [ids[0]])  # 5 rows, one dataset twice, one missing
+    _seed_records(store, D1, [*ids[:4], ids[0]])  # 5 rows, one dataset twice, one missing
     result = _materialize(lake_dir, [hf_croissant], D1)
     assert not result.success
     checks = _checks(result)

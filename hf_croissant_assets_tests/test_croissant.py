@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -22,11 +20,10 @@ from hf_croissant_assets.curate.croissant_parser import (
     parse_croissant_many,
 )
 from hf_croissant_assets.schema import CROISSANT_PARSED
+from hf_croissant_assets_tests.hub_emulator import DEFAULT_FIXTURES_DIR
 
-FIXTURES = Path(
-    os.environ.get("HF_CROISSANT_FIXTURES")
-    or Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "croissant"
-)
+#: Real documents served by the Hub, vendored into the repository (the emulator serves them too).
+FIXTURES = DEFAULT_FIXTURES_DIR
 
 # Values read by hand from the fixture documents.
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -81,10 +78,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
 
 
 def _fixture_text(name: str) -> str:
-    path = FIXTURES / name
-    if not path.is_file():
-        pytest.skip(f"fixture {path} not found (set HF_CROISSANT_FIXTURES)")
-    return path.read_text(encoding="utf-8")
+    return (FIXTURES / name).read_text(encoding="utf-8")
 
 
 def _fixture(name: str = "squad_v2.json") -> dict[str, Any]:
@@ -119,7 +113,16 @@ def parse(doc: Any) -> dict[str, Any]:
 
 
 def test_columns_are_the_schema():
-    assert PARSED_COLUMNS == tuple(CROISSANT_PARSED.names)
+    """What the parser returns, for a document and for a failure, is exactly the schema's columns."""
+    assert tuple(parse_croissant(_fixture_text("squad_v2.json"))) == tuple(CROISSANT_PARSED.names)
+    assert tuple(parse_croissant("not json")) == tuple(CROISSANT_PARSED.names)
+    assert len(CROISSANT_PARSED.names) >= 10
+
+
+def test_every_vendored_fixture_is_used():
+    names = sorted(p.name for p in FIXTURES.glob("*.json"))
+    assert len(names) >= 3
+    assert set(EXPECTED) <= set(names)
 
 
 @pytest.mark.parametrize("fixture", sorted(EXPECTED))

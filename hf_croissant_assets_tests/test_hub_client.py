@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 
 import pytest
@@ -52,9 +53,9 @@ def test_listing_survives_injected_faults_with_one_row_per_dataset(emulator, sto
     assert result["pages"] >= 5
     # (aiohttp itself re-sends once on a reset keep-alive connection, so that one may not count)
     assert stats.retries >= 5
-    assert emulator.stats["faults"] == {
-        k: 1 for k in ("429", "503", "reset", "truncate", "nonjson", "502")
-    }
+    assert emulator.stats["faults"] == dict.fromkeys(
+        ("429", "503", "reset", "truncate", "nonjson", "502"), 1
+    )
     assert stats.rate_limited == 1
     assert stats.errors["malformed_json"] == 1
     assert table.schema.names == RAW_LISTING.names
@@ -97,7 +98,7 @@ def test_listing_resumes_from_the_stored_next_url(emulator, store):
     pages_before = emulator.stats["list_pages"]
 
     emulator.reset_stats()
-    result, _ = run(_crawl_with_limit(emulator, store, 250))
+    _result, _ = run(_crawl_with_limit(emulator, store, 250))
     ids = store.read_table("raw_listing", DATE).column("id").to_pylist()
     assert len(ids) == len(set(ids)) and set(ids) == expected
     # the second run started at page 3: it fetched the remaining pages only
@@ -108,7 +109,7 @@ def test_listing_resumes_from_the_stored_next_url(emulator, store):
 
 def test_unknown_expand_field_is_refused_before_any_request(emulator):
     client = HubClient(emulator.base_url)
-    with pytest.raises(HubConfigError, match="unknown expand field.*'bogus'"):
+    with pytest.raises(HubConfigError, match=r"unknown expand field.*'bogus'"):
         client.listing_url(expand=["author", "bogus"])
 
 
@@ -145,12 +146,12 @@ def test_unreachable_endpoint_gives_a_clear_error():
 
 
 def test_bad_endpoint_setting_names_the_variable():
-    from hf_croissant_assets.settings import Settings, SettingError
+    from hf_croissant_assets.settings import SettingError, Settings
 
     with pytest.raises(HubConfigError, match="'ftp://example' is not an http"):
         resolve_endpoint("ftp://example")
     assert resolve_endpoint("http://127.0.0.1:1/") == "http://127.0.0.1:1"
-    with pytest.raises(SettingError, match="^HF_ENDPOINT='ftp://example': endpoint"):
+    with pytest.raises(SettingError, match=r"^HF_ENDPOINT='ftp://example': endpoint"):
         Settings.from_env({"HF_ENDPOINT": "ftp://example"})
     assert Settings.from_env({"HF_ENDPOINT": "http://127.0.0.1:1/"}).hf_endpoint == (
         "http://127.0.0.1:1"
@@ -251,7 +252,7 @@ def test_pacer_spreads_remaining_quota_over_the_window():
         return times
 
     times = run(go())
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(0.07 < g < 0.25 for g in gaps), gaps
 
 

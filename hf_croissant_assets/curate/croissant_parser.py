@@ -188,6 +188,7 @@ def _text(
     value: Any, keys: tuple[str, ...], limit: int, what: str, problems: list[str]
 ) -> str | None:
     """One text column: extract, cap at `limit` characters, make UTF-8 safe."""
+    s: str | None
     if type(value) is str:
         s = value
     elif value is None:
@@ -207,7 +208,7 @@ def _text(
 class _Bounded:
     """Appends strings to a list up to `MAX_LIST_ITEMS` items / `MAX_LIST_CHARS` characters."""
 
-    __slots__ = ("items", "chars", "full")
+    __slots__ = ("chars", "full", "items")
 
     def __init__(self) -> None:
         self.items: list[str] = []
@@ -242,8 +243,8 @@ def _keywords(value: Any, problems: list[str]) -> list[str]:
         return []
     out = _Bounded()
     if type(value) is str:
-        for part in value.split(",", MAX_LIST_ITEMS):
-            part = part.strip()
+        for raw in value.split(",", MAX_LIST_ITEMS):
+            part = raw.strip()
             if part and not out.add(part):
                 break
     elif type(value) is list:
@@ -384,7 +385,7 @@ def _load(doc: str | bytes | bytearray | memoryview) -> tuple[bool, Any, str | N
             note = "invalid UTF-8 (bytes replaced)"
         except ValueError:
             pass  # decode below, to report the JSON error against the text
-        except Exception as e:  # MemoryError and anything else a hostile input can provoke
+        except Exception as e:  # noqa: BLE001 - MemoryError and anything else a hostile input can provoke
             return False, None, f"could not parse: {type(e).__name__}"
         text = data.decode("utf-8", "replace")
     if text[:1] == "\ufeff":
@@ -396,7 +397,7 @@ def _load(doc: str | bytes | bytearray | memoryview) -> tuple[bool, Any, str | N
     except ValueError as e:
         msg = _json_error(e, text)
         return False, None, f"{note}; {msg}" if note else msg
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - hostile input: any failure becomes a parse_error
         return False, None, f"could not parse: {type(e).__name__}"
     return True, value, note
 
@@ -431,7 +432,7 @@ def parse_croissant(doc: str | bytes | dict | None) -> dict[str, Any]:
         return _failed(f"unsupported input type {type(doc).__name__}")
     try:
         return _extract(obj, note)
-    except Exception as e:  # a bug, not an input problem: keep the batch alive, say so
+    except Exception as e:  # noqa: BLE001 - a bug, not an input problem: keep the batch alive, say so
         return _failed(f"internal error: {type(e).__name__}: {e}")
 
 
@@ -493,7 +494,7 @@ def _extract(obj: dict, note: str | None) -> dict[str, Any]:
     }
     if problems:
         if len(problems) > MAX_PROBLEMS:
-            problems = problems[:MAX_PROBLEMS] + [f"... {len(problems) - MAX_PROBLEMS} more"]
+            problems = [*problems[:MAX_PROBLEMS], f"... {len(problems) - MAX_PROBLEMS} more"]
         row["parse_error"] = _clean("; ".join(problems)[:MAX_ERROR_CHARS])
     return row
 

@@ -7,6 +7,7 @@ docs say. A value that does not fit its column becomes null; it never fails the 
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ def _int(value: Any, limit: int) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             return None
         value = int(value)
     return value if -limit - 1 <= value <= limit else None

@@ -93,7 +93,7 @@ def build_hub_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
                 "hf_dataset_listing first"
             )
         # A new lake (no earlier snapshot) starts from the newest published one, if configured.
-        bootstrap: object = "not configured"
+        bootstrap: MetadataValue | str = "not configured"
         if crawl.bootstrap_repo:
             bootstrap = MetadataValue.json(
                 bootstrap_croissant_records(

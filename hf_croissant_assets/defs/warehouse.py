@@ -37,12 +37,12 @@ def build_warehouse_assets(partitions: PartitionsDefinition) -> list[AssetsDefin
         date = context.partition_key
         with duckdb.connect() as con:
             register_views(con, store)
-            counts = {
-                table: con.execute(
+            counts = {}
+            for table in TABLES:
+                row = con.execute(
                     f'SELECT count(*) FROM "{table}" WHERE "date" = CAST(? AS DATE)', [date]
-                ).fetchone()[0]
-                for table in TABLES
-            }
+                ).fetchone()
+                counts[table] = row[0] if row else 0
         context.log.info(f"DuckDB views registered in {duckdb.path}; rows on {date}: {counts}")
         return MaterializeResult(
             metadata={

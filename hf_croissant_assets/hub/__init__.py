@@ -1,0 +1,1 @@
+"""The Hub client (aiohttp: listing, Croissant, retries) and its rate-limit pacer."""

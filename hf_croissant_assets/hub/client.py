@@ -73,7 +73,7 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Delay before retry number `attempt` (0-based), with "equal jitter"."""
         delay = min(self.backoff_max_s, self.backoff_base_s * (2**attempt))
-        return delay / 2 + random.uniform(0, delay / 2)
+        return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not secrecy
 
 
 @dataclass

@@ -177,7 +177,7 @@ class RateLimitPacer:
         now = self._clock()
         if delay is None:
             delay = (self._reset_at - now) if self._reset_at else 1.0
-        delay = max(delay, 0.0) + random.uniform(0.0, 0.25)
+        delay = max(delay, 0.0) + random.uniform(0.0, 0.25)  # noqa: S311 - jitter
         self._paused_until = max(self._paused_until, now + delay)
         self._remaining = 0.0
         self._probe_in_flight = False

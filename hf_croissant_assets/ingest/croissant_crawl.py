@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import pyarrow as pa
 
@@ -96,8 +96,8 @@ class _Journal:
     def __init__(self, directory: str) -> None:
         self.directory = directory
         os.makedirs(directory, exist_ok=True)
-        self._file = None
         self.path: str | None = None
+        self._file: TextIO | None = None
 
     def open(self, index: int) -> None:
         self.close()

@@ -50,9 +50,15 @@ class Plan:
         return self.listing.height
 
 
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)  # a Table always converts to a DataFrame
+    return frame
+
+
 def read_listing(store: LakeStore, date: str) -> pl.DataFrame:
     """Today's listed datasets with the repo's `sha` and `lastModified`, one row per id."""
-    raw = pl.from_arrow(store.read_table("raw_listing", date, columns=["id", "item"]))
+    raw = _frame(store.read_table("raw_listing", date, columns=["id", "item"]))
     return raw.select(
         pl.col("id").alias("dataset"),
         pl.col("item").str.json_path_match("$.sha").alias("sha"),
@@ -77,7 +83,7 @@ def read_previous(store: LakeStore, previous_date: str | None) -> pl.DataFrame:
             }
         )
     table = store.read_table("croissant_records", previous_date, columns=columns)
-    return pl.from_arrow(table).unique("dataset", keep="first")
+    return _frame(table).unique("dataset", keep="first")
 
 
 def plan_day(
@@ -116,7 +122,7 @@ def plan_day(
         .select("dataset", "sha", "last_modified", "priority")
     )
     by_priority = candidates.group_by("priority").len()
-    counts = {name: 0 for name in PRIORITY_NAMES.values()}
+    counts = dict.fromkeys(PRIORITY_NAMES.values(), 0)
     for prio, n in by_priority.iter_rows():
         counts[PRIORITY_NAMES[prio]] = n
     counts["listed"] = listing.height
@@ -143,11 +149,10 @@ def assemble_day(
     for table in fetched:
         ids = table.column("dataset").to_pylist()
         keep = [i for i, d in enumerate(ids) if d in listed and d not in written]
-        if len(keep) != len(ids):
-            table = table.take(keep)
-        written.update(table.column("dataset").to_pylist())
-        if table.num_rows:
-            yield table
+        kept = table.take(keep) if len(keep) != len(ids) else table
+        written.update(kept.column("dataset").to_pylist())
+        if kept.num_rows:
+            yield kept
     carry = listed - written
     if plan.previous_date is not None and carry:
         value_set = pa.array(sorted(carry), pa.string())

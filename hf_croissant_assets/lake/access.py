@@ -260,7 +260,9 @@ def read(
     import polars as pl
 
     cols = _columns(table, columns)
-    return pl.from_arrow(dataset(table, date, lake=lake).to_table(columns=cols))
+    frame = pl.from_arrow(dataset(table, date, lake=lake).to_table(columns=cols))
+    assert isinstance(frame, pl.DataFrame)  # a Table always converts to a DataFrame
+    return frame
 
 
 def scan(table: str, date: DateArg = None, *, lake: LakeArg = None) -> pl.LazyFrame:

@@ -16,13 +16,14 @@ whole). A reader sees the old complete partition or the new one, never half a fi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date as Date
 from typing import Any
@@ -108,6 +109,7 @@ class LakeStore:
         if not uri:
             raise LakeConfigError(f"{label} is empty: give a local folder or s3://bucket/prefix")
         self.uri = uri
+        self.bucket: str | None
         #: How errors name the lake setting (the Dagster layer passes the variable's name).
         self.label = label
         parts = urlsplit(uri)
@@ -271,7 +273,7 @@ class LakeStore:
             self._delete_quietly(tmp)
             raise
         self._remove_stale_parts(dataset, date)
-        writer.result = WriteResult(path=self.url(final), rows=writer.rows, bytes=writer.bytes)
+        writer.published(WriteResult(path=self.url(final), rows=writer.rows, bytes=writer.bytes))
 
     def write_table(self, dataset: str, date: str, table: pa.Table) -> WriteResult:
         with self.writer(dataset, date, table.schema) as w:
@@ -285,10 +287,8 @@ class LakeStore:
                 self._delete_quietly(info.path)
 
     def _delete_quietly(self, path: str) -> None:
-        try:
+        with suppress(FileNotFoundError, OSError):
             self.fs.delete_file(path)
-        except (FileNotFoundError, OSError):
-            pass
 
     def parquet_file(self, dataset: str, date: str) -> pq.ParquetFile:
         path = self.part_path(dataset, date)
@@ -314,10 +314,8 @@ class LakeStore:
         return self.parquet_file(dataset, date).metadata.num_rows
 
     def delete_partition(self, dataset: str, date: str) -> None:
-        try:
+        with suppress(FileNotFoundError):
             self.fs.delete_dir(self.partition_dir(dataset, date))
-        except FileNotFoundError:
-            pass
 
     # -- small JSON documents (bookkeeping) ------------------------------------------------
 
@@ -387,10 +385,8 @@ class LakeStore:
             return None
 
     def clear_staging(self, name: str, date: str) -> None:
-        try:
+        with suppress(FileNotFoundError):
             self.fs.delete_dir(self.staging_dir(name, date))
-        except FileNotFoundError:
-            pass
 
 
 class PartitionWriter:
@@ -403,7 +399,7 @@ class PartitionWriter:
         self._writer = pq.ParquetWriter(self._stream, self.schema, compression=COMPRESSION)
         self.rows = 0
         self.bytes = 0
-        self.result: WriteResult | None = None
+        self._result: WriteResult | None = None
         self._closed = False
 
     def write(self, data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> None:
@@ -419,6 +415,16 @@ class PartitionWriter:
         self._writer.write_table(table)
         self.rows += table.num_rows
 
+    @property
+    def result(self) -> WriteResult:
+        """Where the partition was published; only after the `writer` block succeeded."""
+        if self._result is None:
+            raise RuntimeError(f"{self.path} was not published (the writer block failed)")
+        return self._result
+
+    def published(self, result: WriteResult) -> None:
+        self._result = result
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
@@ -429,8 +435,7 @@ class PartitionWriter:
     def abort(self) -> None:
         if not self._closed:
             self._closed = True
-            try:
+            # The file is discarded anyway: a failure to close it changes nothing.
+            with contextlib.suppress(Exception):
                 self._writer.close()
                 self._stream.close()
-            except Exception:  # noqa: BLE001 - the file is discarded anyway
-                pass

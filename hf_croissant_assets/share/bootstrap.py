@@ -85,8 +85,10 @@ def choose_day(published: list[str], date: str) -> tuple[str, str, str] | None:
         return (
             date,
             before,
-            f"only {date} itself is published: imported as the earlier snapshot under "
-            f"date={before} (rows keep their original request_time)",
+            (
+                f"only {date} itself is published: imported as the earlier snapshot under "
+                f"date={before} (rows keep their original request_time)"
+            ),
         )
     return None
 

@@ -2,6 +2,9 @@
 
 The file is written in Athena's dialect (what users run on AWS); sqlglot translates each query
 for the embedded DuckDB, so the same file serves both engines and is tested on DuckDB.
+
+It ships inside the package (`warehouse/sql/query.sql`, so an installed wheel or the Docker image
+has it); `analytics/query.sql` at the repository root is a symlink to it, for readers.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from pathlib import Path
 
 import sqlglot
 
-ANALYTICS_DIR = Path(__file__).resolve().parents[2] / "analytics"
-QUERY_FILE = ANALYTICS_DIR / "query.sql"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+QUERY_FILE = SQL_DIR / "query.sql"
 
 _MARK = re.compile(r"^--\s*name:\s*([a-z0-9_]+)\s*$", re.MULTILINE)
 

@@ -1,0 +1,1 @@
+"""The Dagster layer: assets by domain, checks, resources, partitions, jobs, schedules."""

@@ -1,0 +1,1 @@
+"""The daily report: numbers computed from the lake, and charts drawn from them."""
