@@ -491,7 +491,7 @@ def s3_lake30(s3_bucket) -> Iterator[str]:
     """A 30-day lake on S3 written through `LakeStore.write_table` (as the pipeline writes)."""
     uri = f"s3://{s3_bucket}/lake"
     _fill(LakeStore(uri))
-    yield uri
+    return uri
 
 
 @pytest.fixture

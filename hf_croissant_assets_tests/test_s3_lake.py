@@ -84,7 +84,7 @@ def test_full_graph_on_s3_with_athena(emulator, s3_bucket, aws_env):
     result = _run(emulator, lake, aws_env, s3_bucket)
     assert result.success
 
-    keys = [k for k in _keys(s3_bucket, aws_env, "lake/")]
+    keys = list(_keys(s3_bucket, aws_env, "lake/"))
     for expected in (
         f"lake/_raw/listing/date={DATE}/part-0.parquet",
         f"lake/_raw/croissant_records/date={DATE}/part-0.parquet",

@@ -13,7 +13,7 @@ import pytest
 
 from hf_croissant_assets import settings
 from hf_croissant_assets.lake.store import LakeConfigError, LakeStore
-from hf_croissant_assets.settings import Settings, SettingError
+from hf_croissant_assets.settings import SettingError, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
