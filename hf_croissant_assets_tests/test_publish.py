@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from dagster import materialize
 from huggingface_hub import DatasetCard, HfApi
 
@@ -54,9 +55,12 @@ EXPECTED_DAY1_FILES = {
 
 def _hub(**overrides):
     """An emulator that also hosts repos: a write and a read token of `hf-user` (in `hf-org`)."""
-    config = dict(
-        write_tokens={WRITE}, read_tokens={READ}, token_user="hf-user", token_orgs=("hf-org",)
-    )
+    config = {
+        "write_tokens": {WRITE},
+        "read_tokens": {READ},
+        "token_user": "hf-user",
+        "token_orgs": ("hf-org",),
+    }
     return running_emulator(**(config | overrides))
 
 
@@ -201,6 +205,38 @@ def test_publish_then_bootstrap_a_new_lake_fetches_only_what_changed(tmp_path):
         assert emu.stats["repo"]["requests"] == 0  # the published repo is not even asked
 
 
+def test_dataset_card_front_matter_and_body():
+    days = [DAY1, DAY2]
+    card = publish.dataset_card(REPO, "odc-by", days, 12_345, refresh_days=7)
+    text = str(card)
+    assert text == str(publish.dataset_card(REPO, "odc-by", days, 12_345, refresh_days=7))
+    front, body = text.removeprefix("---\n").split("\n---\n", 1)
+    assert yaml.safe_load(front) == {
+        "license": "odc-by",
+        "pretty_name": "Hugging Face Hub datasets and their Croissant metadata (daily snapshots)",
+        "tags": ["croissant", "metadata", "dataset-catalog", "huggingface-hub", "snapshot"],
+        "size_categories": ["10K<n<100K"],
+        "configs": [
+            {
+                "config_name": "hf_datasets",
+                "data_files": [{"split": "train", "path": "data/hf_datasets/*/*.parquet"}],
+                "default": True,
+            },
+            {
+                "config_name": "hf_croissant",
+                "data_files": [{"split": "train", "path": "data/hf_croissant/*/*.parquet"}],
+            },
+        ],
+    }
+    assert body.startswith("\n# Hugging Face Hub datasets and their Croissant metadata")
+    assert f"Snapshots published: 2 day(s), {DAY1} to {DAY2}." in body
+    assert f"hf://datasets/{REPO}/data/hf_croissant/date={DAY2}/*.parquet" in body
+    assert "older than 7 days" in body
+    for section in ("Layout and use", "Schema", "How the data was collected", "Caveats"):
+        assert f"\n## {section}\n" in body
+    assert "\n## Licence\n\nThis compilation is published under `odc-by`." in body
+
+
 # -- publishing: replace, never duplicate, never more than the two tables + the card ------------
 
 
@@ -295,7 +331,7 @@ def test_fine_grained_tokens_need_repo_write_on_the_namespace_or_repo():
     read = {"entity": {"type": "org", "name": "hf-org"}, "permissions": ["repo.content.read"]}
     assert check_write_access(FakeApi([org]), REPO, "t")["role"] == "fineGrained"
     assert check_write_access(FakeApi([read, repo]), REPO, "t")["user"] == "alice"
-    with pytest.raises(PublishTokenError, match="without the repo.write permission"):
+    with pytest.raises(PublishTokenError, match=r"without the repo\.write permission"):
         check_write_access(FakeApi([read]), REPO, "t")
 
 
@@ -417,6 +453,9 @@ def test_hf_hub_export_exists_only_with_a_publish_repo_and_never_shows_the_token
     assert proc.stdout.startswith("True HfPublishResource(repo_id='hf-org/hf-datasets-croissant'")
     assert "hf_secret_write_token" not in proc.stdout + proc.stderr
     bad = _definitions(HF_CROISSANT_PUBLISH_REPO="not a repo")
-    assert bad.returncode != 0 and "HF_CROISSANT_PUBLISH_REPO='not a repo': 'not a repo' is not" in bad.stderr
+    assert (
+        bad.returncode != 0
+        and "HF_CROISSANT_PUBLISH_REPO='not a repo': 'not a repo' is not" in bad.stderr
+    )
     bad = _definitions(HF_CROISSANT_BOOTSTRAP_REPO="a/b/c")
     assert bad.returncode != 0 and "HF_CROISSANT_BOOTSTRAP_REPO='a/b/c'" in bad.stderr

@@ -15,13 +15,8 @@ from matplotlib import image as mpimg
 
 from hf_croissant_assets.defs.resources import HubResource, LakeResource
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.report.numbers import (
-    CHARTS,
-    FIGSIZE,
-    REPORT_JSON,
-    build_report,
-    safe_label,
-)
+from hf_croissant_assets.report.build import CHARTS, REPORT_JSON, build_report
+from hf_croissant_assets.report.charts import FIGSIZE, safe_label
 from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS
 from hf_croissant_assets_tests.support import (
     daily_report,
@@ -211,6 +206,18 @@ def test_report_for_an_earlier_day_ignores_later_snapshots(lake):
     assert not (root / "reports" / f"date={D3}").exists()
 
 
+def test_report_opens_only_the_days_it_needs(lake):
+    """The queries' `date` filters reach the lake's datasets: a later day's files are never
+    opened (here they are not even parquet), so the report's I/O does not grow with history."""
+    store, root = lake
+    for table in ("hf_datasets", "hf_croissant"):
+        (root / table / f"date={D3}" / "part-0.parquet").write_bytes(b"not parquet" * 100)
+    report = build_report(store, D2)
+    assert report.snapshots == [D1, D2]
+    assert report.croissant_status["200"] == 5
+    assert report.gated["total"] == 5
+
+
 def test_out_dir_overrides_the_folder(lake, tmp_path):
     store, root = lake
     out = tmp_path / "elsewhere"
@@ -324,7 +331,7 @@ def test_report_on_s3(s3_bucket):
 
 
 def test_dagster_asset_shows_the_charts(lake):
-    store, root = lake
+    _store, root = lake
     result = materialize(
         [hf_dataset_listing, hf_datasets, hf_croissant, daily_report],
         partition_key=D3,

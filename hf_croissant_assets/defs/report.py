@@ -12,7 +12,7 @@ from dagster import (
 )
 
 from hf_croissant_assets.defs.resources import LakeResource
-from hf_croissant_assets.report.numbers import CHARTS, build_report
+from hf_croissant_assets.report.build import CHARTS, build_report
 
 
 def _image(name: str, png: bytes) -> MetadataValue:

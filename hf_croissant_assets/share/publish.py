@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
-import yaml
 
 from hf_croissant_assets.lake.store import PART_FILE, LakeStore, validate_date
 from hf_croissant_assets.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES
@@ -35,7 +34,7 @@ from hf_croissant_assets.settings import env_name
 from hf_croissant_assets.warehouse.arrow_types import athena_type
 
 if TYPE_CHECKING:
-    from huggingface_hub import HfApi
+    from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 
 log = logging.getLogger(__name__)
 
@@ -210,13 +209,17 @@ def schema_markdown(table: str) -> str:
     return "\n".join(lines)
 
 
-def card_metadata(license_id: str, rows: int) -> dict[str, Any]:
-    return {
-        "license": license_id,
-        "pretty_name": "Hugging Face Hub datasets and their Croissant metadata (daily snapshots)",
-        "tags": ["croissant", "metadata", "dataset-catalog", "huggingface-hub", "snapshot"],
-        "size_categories": [_size_category(rows)],
-        "configs": [
+def card_data(license_id: str, rows: int) -> DatasetCardData:
+    """The card's YAML front matter: licence, size, tags, and one viewer config per published
+    table (every day's file of that table; `hf_datasets` is the default)."""
+    from huggingface_hub import DatasetCardData
+
+    return DatasetCardData(
+        license=license_id,
+        pretty_name="Hugging Face Hub datasets and their Croissant metadata (daily snapshots)",
+        size_categories=[_size_category(rows)],
+        tags=["croissant", "metadata", "dataset-catalog", "huggingface-hub", "snapshot"],
+        configs=[
             {
                 "config_name": table,
                 "data_files": [{"split": "train", "path": f"data/{table}/*/*.parquet"}],
@@ -224,45 +227,51 @@ def card_metadata(license_id: str, rows: int) -> dict[str, Any]:
             }
             for table in PUBLISHED_TABLES
         ],
-    }
+    )
 
 
 def dataset_card(
     repo_id: str, license_id: str, dates: list[str], rows: int, refresh_days: float | None = None
-) -> str:
+) -> DatasetCard:
     """README.md of the published repo: YAML front matter (configs, licence) + documentation.
 
-    Deterministic: the same days and sizes give the same bytes, so re-publishing an unchanged day
-    makes no commit. Only our own text goes in (never a payload from the data).
+    Deterministic: the same days and sizes give the same bytes (`str(card)`), so re-publishing an
+    unchanged day makes no commit. Only our own text goes in (never a payload from the data).
     """
-    front = yaml.safe_dump(card_metadata(license_id, rows), sort_keys=False, allow_unicode=True)
+    from huggingface_hub import DatasetCard
+
     span = f"{len(dates)} day(s), {dates[0]} to {dates[-1]}" if dates else "none yet"
     example_day = dates[-1] if dates else "2026-01-01"
     refresh = f"{refresh_days:g}" if refresh_days is not None else "a few"
     sections = [
-        f"---\n{front}---",
         "# Hugging Face Hub datasets and their Croissant metadata — daily snapshots",
-        "A complete daily snapshot of every dataset listed on the Hugging Face Hub: its listing "
-        "metadata (`hf_datasets`) and its [Croissant](https://mlcommons.org/croissant/) JSON-LD "
-        "document (`hf_croissant`), one row per dataset per UTC day. Produced and published by "
-        "`hf_croissant_assets` (a Dagster project), so that nobody needs to repeat a crawl that "
-        "costs days of rate limit.",
-        f"Snapshots published: {span}. Schema version: `{SCHEMA_VERSION}` (stored in each "
-        f"file's parquet key-value metadata under `{SCHEMA_VERSION_KEY}`).",
+        (
+            "A complete daily snapshot of every dataset listed on the Hugging Face Hub: its listing "
+            "metadata (`hf_datasets`) and its [Croissant](https://mlcommons.org/croissant/) JSON-LD "
+            "document (`hf_croissant`), one row per dataset per UTC day. Produced and published by "
+            "`hf_croissant_assets` (a Dagster project), so that nobody needs to repeat a crawl that "
+            "costs days of rate limit."
+        ),
+        (
+            f"Snapshots published: {span}. Schema version: `{SCHEMA_VERSION}` (stored in each "
+            f"file's parquet key-value metadata under `{SCHEMA_VERSION_KEY}`)."
+        ),
         "## Layout and use",
-        "```\ndata/hf_datasets/date=YYYY-MM-DD/part-0.parquet\n"
-        "data/hf_croissant/date=YYYY-MM-DD/part-0.parquet\n```\n"
-        "The day lives in the path only (Hive style), not inside the files. Both configs of this "
-        "card cover every day; filter on the `date=` folder for one day.\n\n"
-        "```python\nimport duckdb\n"
-        "# one day\n"
-        f"duckdb.sql(\"SELECT status, count(*) FROM 'hf://datasets/{repo_id}/data/hf_croissant/"
-        f"date={example_day}/*.parquet' GROUP BY 1\")\n"
-        "# every day, with the day as a column\n"
-        f"duckdb.sql(\"SELECT date, count(*) FROM read_parquet('hf://datasets/{repo_id}/data/"
-        f"hf_datasets/*/*.parquet', hive_partitioning=true) GROUP BY 1 ORDER BY 1\")\n```\n\n"
-        f'```python\nfrom datasets import load_dataset\nds = load_dataset("{repo_id}", '
-        f'"hf_croissant", data_files="data/hf_croissant/date={example_day}/*.parquet")\n```',
+        (
+            "```\ndata/hf_datasets/date=YYYY-MM-DD/part-0.parquet\n"
+            "data/hf_croissant/date=YYYY-MM-DD/part-0.parquet\n```\n"
+            "The day lives in the path only (Hive style), not inside the files. Both configs of this "
+            "card cover every day; filter on the `date=` folder for one day.\n\n"
+            "```python\nimport duckdb\n"
+            "# one day\n"
+            f"duckdb.sql(\"SELECT status, count(*) FROM 'hf://datasets/{repo_id}/data/hf_croissant/"
+            f"date={example_day}/*.parquet' GROUP BY 1\")\n"
+            "# every day, with the day as a column\n"
+            f"duckdb.sql(\"SELECT date, count(*) FROM read_parquet('hf://datasets/{repo_id}/data/"
+            f"hf_datasets/*/*.parquet', hive_partitioning=true) GROUP BY 1 ORDER BY 1\")\n```\n\n"
+            f'```python\nfrom datasets import load_dataset\nds = load_dataset("{repo_id}", '
+            f'"hf_croissant", data_files="data/hf_croissant/date={example_day}/*.parquet")\n```'
+        ),
         "## Schema",
         "### `hf_datasets`\n\nThe Hub's dataset listing (`GET /api/datasets` with an explicit "
         "`expand` list), curated.\n\n" + schema_markdown("hf_datasets"),
@@ -270,51 +279,58 @@ def dataset_card(
         "(`croissant`), followed by typed columns parsed from it.\n\n"
         + schema_markdown("hf_croissant"),
         "## How the data was collected",
-        "- **Listing**: once per UTC day, every page of `GET /api/datasets` (followed through "
-        'the `Link: rel="next"` cursor until there is none, de-duplicated by id). '
-        "`hf_datasets.request_time` is when the page was fetched.\n"
-        "- **Croissant**: `GET /api/datasets/{id}/croissant`, **incrementally**: each day fetches "
-        "datasets never fetched, datasets whose `sha`/`lastModified` changed since their "
-        "document was fetched, documents whose last fetch failed transiently, then the stalest "
-        f"documents (older than {refresh} days) — within a per-run budget paced to the Hub's "
-        "announced rate limit. Every other listed dataset is **carried forward** from the newest "
-        "earlier snapshot, so each day is a complete table: exactly one `hf_croissant` row per "
-        "`hf_datasets` row.\n"
-        "- **Curation**: typed columns are extracted tolerantly from the JSON-LD (any property may "
-        "be missing or of an unexpected type; `parse_error` says why a served document could not "
-        "be read).\n"
-        "- **Checks** before a day is written and published: the schema equals the declared "
-        "one, `dataset` is unique and non-null, `hf_croissant` has one row per listed dataset, "
-        "and the row count did not drop sharply against the previous snapshot.",
+        (
+            "- **Listing**: once per UTC day, every page of `GET /api/datasets` (followed through "
+            'the `Link: rel="next"` cursor until there is none, de-duplicated by id). '
+            "`hf_datasets.request_time` is when the page was fetched.\n"
+            "- **Croissant**: `GET /api/datasets/{id}/croissant`, **incrementally**: each day fetches "
+            "datasets never fetched, datasets whose `sha`/`lastModified` changed since their "
+            "document was fetched, documents whose last fetch failed transiently, then the stalest "
+            f"documents (older than {refresh} days) — within a per-run budget paced to the Hub's "
+            "announced rate limit. Every other listed dataset is **carried forward** from the newest "
+            "earlier snapshot, so each day is a complete table: exactly one `hf_croissant` row per "
+            "`hf_datasets` row.\n"
+            "- **Curation**: typed columns are extracted tolerantly from the JSON-LD (any property may "
+            "be missing or of an unexpected type; `parse_error` says why a served document could not "
+            "be read).\n"
+            "- **Checks** before a day is written and published: the schema equals the declared "
+            "one, `dataset` is unique and non-null, `hf_croissant` has one row per listed dataset, "
+            "and the row count did not drop sharply against the previous snapshot."
+        ),
         "## Caveats",
-        "- **Carried-forward rows**: an `hf_croissant` row of day D may describe a document "
-        "fetched on an earlier day. `request_time` says when it was fetched; its `sha` / "
-        "`last_modified` say which revision of the repo it describes — compare them with the same "
-        "day's `hf_datasets.sha` to know whether it is current.\n"
-        "- **`request_time`**: ISO-8601 UTC text. In `hf_datasets`, when the listing page was "
-        "fetched; in `hf_croissant`, when the document was fetched (null, with a null `status`, "
-        "for a dataset not fetched yet — new lakes fill up over their first days).\n"
-        "- **`status`**: the HTTP status of the Croissant answer. 200: document. 400: the Hub has "
-        "no Croissant for this dataset (no parquet conversion). **401: gated (or private) "
-        "datasets** — their documents need an accepted access request; unless the crawler's "
-        "token was granted access, the row records the 401, not the document. 404: deleted "
-        "between listing "
-        "and fetch. 429/5xx: transient, fetched again on a later day. `reason` keeps the error "
-        "body.\n"
-        "- Only datasets visible to the crawler are listed (no private datasets).\n"
-        "- **Untrusted text**: descriptions, tags and documents are copied verbatim from dataset "
-        "repositories. Some contain HTML, template or injection payloads: treat them as data — "
-        "never render, template or evaluate them.\n"
-        '- A day D is "the Hub as seen during UTC day D"; all timestamps are UTC. A day on which '
-        "the crawl did not run is missing; the day after is complete again.",
+        (
+            "- **Carried-forward rows**: an `hf_croissant` row of day D may describe a document "
+            "fetched on an earlier day. `request_time` says when it was fetched; its `sha` / "
+            "`last_modified` say which revision of the repo it describes — compare them with the same "
+            "day's `hf_datasets.sha` to know whether it is current.\n"
+            "- **`request_time`**: ISO-8601 UTC text. In `hf_datasets`, when the listing page was "
+            "fetched; in `hf_croissant`, when the document was fetched (null, with a null `status`, "
+            "for a dataset not fetched yet — new lakes fill up over their first days).\n"
+            "- **`status`**: the HTTP status of the Croissant answer. 200: document. 400: the Hub has "
+            "no Croissant for this dataset (no parquet conversion). **401: gated (or private) "
+            "datasets** — their documents need an accepted access request; unless the crawler's "
+            "token was granted access, the row records the 401, not the document. 404: deleted "
+            "between listing "
+            "and fetch. 429/5xx: transient, fetched again on a later day. `reason` keeps the error "
+            "body.\n"
+            "- Only datasets visible to the crawler are listed (no private datasets).\n"
+            "- **Untrusted text**: descriptions, tags and documents are copied verbatim from dataset "
+            "repositories. Some contain HTML, template or injection payloads: treat them as data — "
+            "never render, template or evaluate them.\n"
+            '- A day D is "the Hub as seen during UTC day D"; all timestamps are UTC. A day on which '
+            "the crawl did not run is missing; the day after is complete again."
+        ),
         "## Licence",
-        f"This compilation is published under `{license_id}`. The metadata it contains describes "
-        "datasets owned by their authors: descriptions, tags and Croissant documents come from "
-        "each dataset's card and repository and remain subject to that dataset's own licence and "
-        "terms (see `hf_datasets.license` and `hf_croissant.license_url`). Use of the Hub's API is "
-        "subject to the Hugging Face terms of service.",
+        (
+            f"This compilation is published under `{license_id}`. The metadata it contains describes "
+            "datasets owned by their authors: descriptions, tags and Croissant documents come from "
+            "each dataset's card and repository and remain subject to that dataset's own licence and "
+            "terms (see `hf_datasets.license` and `hf_croissant.license_url`). Use of the Hub's API is "
+            "subject to the Hugging Face terms of service."
+        ),
     ]
-    return "\n\n".join(sections) + "\n"
+    body = "\n\n".join(sections) + "\n"
+    return DatasetCard(f"---\n{card_data(license_id, rows).to_yaml()}\n---\n\n{body}")
 
 
 # -- publishing a day ---------------------------------------------------------------------------
@@ -348,7 +364,7 @@ class PublishResult:
 def _hashes(path: str) -> tuple[str, str]:
     """(git blob sha1, sha256) of a file in one pass: what the Hub reports for regular / LFS."""
     size = os.path.getsize(path)
-    sha1 = hashlib.sha1(b"blob %d\0" % size)
+    sha1 = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)  # git blob id
     sha256 = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(8 * 1024 * 1024):
@@ -437,8 +453,7 @@ def publish_day(
         dates = sorted(set(day_files(kept, "hf_croissant")) | {date})
         card = dataset_card(repo_id, license_id, dates, rows["hf_datasets"], refresh_days)
         card_file = os.path.join(tmp, CARD_PATH)
-        with open(card_file, "w", encoding="utf-8") as f:
-            f.write(card)
+        card.save(card_file)
         local[CARD_PATH] = card_file
         files = {p: os.path.getsize(f) for p, f in local.items()}
         changed = {p: f for p, f in local.items() if not _same_as_remote(f, remote.get(p))}
