@@ -1,6 +1,7 @@
 """The daily report: charts about the lake as of day D, shown in the UI and stored beside the lake."""
 
 import base64
+from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -38,7 +39,7 @@ def build_report_assets(partitions: PartitionsDefinition) -> list[AssetsDefiniti
         for note in report.notes:
             context.log.info(f"daily_report {date}: {note}")
         context.log.info(f"daily_report {date}: {len(CHARTS)} charts -> {report.folder}")
-        metadata: dict[str, object] = {
+        metadata: dict[str, Any] = {
             f"chart_{name.removesuffix('.png')}": _image(name, report.pngs[name]) for name in CHARTS
         }
         metadata.update(

@@ -35,7 +35,7 @@ LABEL_MAX = 40
 FIGSIZE = (7.0, 3.5)
 DPI = 80
 
-_RC = {
+_RC: dict[str, Any] = {
     # Untrusted text must never be parsed: no mathtext ($...$), no TeX.
     "text.usetex": False,
     "text.parse_math": False,
@@ -240,7 +240,7 @@ def render_charts(numbers: ReportNumbers) -> dict[str, bytes]:
     """Every chart of CHARTS as PNG bytes (headless; untrusted text never parsed)."""
     import matplotlib
 
-    with matplotlib.rc_context(_RC), warnings.catch_warnings():
+    with matplotlib.rc_context(_RC), warnings.catch_warnings():  # type: ignore[arg-type]
         # Glyphs missing from the bundled font (e.g. CJK dataset names) are not errors.
         warnings.filterwarnings("ignore", message=r".*[Gg]lyph .* missing.*")
         return {
