@@ -67,3 +67,13 @@ def make_resources(
             max_requests=max_requests, max_duration_s=600, batch_size=batch_size
         ),
     }
+
+
+def failure_text(result) -> str:
+    """The failed step's error with its causes, as the UI and the CLI show them."""
+    error = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
+    parts = []
+    while error is not None:
+        parts.append(error.message)
+        error = error.cause or error.context
+    return "\n".join(parts)

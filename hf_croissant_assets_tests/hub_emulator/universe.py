@@ -74,7 +74,7 @@ class Universe:
         epoch: str,
     ) -> None:
         self.datasets = datasets
-        new = int(round(datasets * new_per_day))
+        new = round(datasets * new_per_day)
         if new == 0 and new_per_day > 0 and datasets > 0:
             new = 1
         self.new_count = new

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from dagster import materialize
 
 from hf_croissant_assets.curate.tables import curate_croissant
@@ -31,6 +32,8 @@ from hf_croissant_assets_tests.support import (
     hf_datasets,
     make_resources,
 )
+
+pytestmark = pytest.mark.slow
 
 DAY1, DAY2 = "2026-11-19", "2026-11-20"
 ASSETS = [hf_dataset_listing, croissant_records, hf_datasets, hf_croissant, duckdb_tables]
@@ -211,7 +214,7 @@ def test_sigkill_mid_run_then_restart_completes_without_duplicates_or_refetch(tm
     with running_emulator(datasets=1500, seed=3, latency_ms=8) as emu:
         asyncio.run(_listing(emu, store, DAY1))
         emu.reset_stats()
-        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
         proc = subprocess.Popen(
             [sys.executable, "-c", KILL_SCRIPT, emu.base_url, lake, DAY1], env=env
         )

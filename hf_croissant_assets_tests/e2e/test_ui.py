@@ -21,10 +21,14 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, materialize
 
+from hf_croissant_assets.definitions import build_assets
+from hf_croissant_assets.settings import Settings
 from hf_croissant_assets_tests.hub_emulator import running_emulator
 from hf_croissant_assets_tests.support import make_resources
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.ui, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -85,7 +89,7 @@ def webserver(tmp_path_factory):
     instance = DagsterInstance.from_config(str(home))
     with running_emulator(datasets=300, seed=4) as emu:
         result = materialize(
-            __import__("hf_croissant_assets.definitions", fromlist=["all_assets"]).all_assets,
+            build_assets(Settings.build()),
             partition_key=today,
             resources=make_resources(emu.base_url, lake, now=datetime.now(UTC).isoformat()),
             instance=instance,

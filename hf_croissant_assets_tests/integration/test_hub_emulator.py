@@ -417,7 +417,7 @@ def test_old_style_documents_are_the_real_pre_1_1_fixtures():
 
 
 def test_fixtures_default_is_the_in_repo_folder(monkeypatch):
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]
     assert here / "fixtures" / "croissant" == DEFAULT_FIXTURES_DIR
     assert {p.name for p in DEFAULT_FIXTURES_DIR.glob("*.json")} == {
         "ibm_duorc.json",

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from dagster import AssetKey, build_schedule_context, instance_for_test, materialize
 
 from hf_croissant_assets.hub.client import HubClient
@@ -21,7 +22,9 @@ from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets_tests.hub_emulator import running_emulator
 from hf_croissant_assets_tests.support import FAST_RETRY
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 D1, D2, D3 = "2026-11-18", "2026-11-19", "2026-11-20"
 
 

@@ -32,15 +32,17 @@ from hf_croissant_assets.share.publish import PublishTokenError, check_write_acc
 from hf_croissant_assets_tests.hub_emulator import running_emulator
 from hf_croissant_assets_tests.support import (
     croissant_records,
+    failure_text,
     hf_croissant,
     hf_dataset_listing,
     hf_datasets,
     hf_hub_export,
     make_resources,
 )
-from hf_croissant_assets_tests.test_listing_assets import failure_text
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 REPO = "hf-org/hf-datasets-croissant"
 WRITE, READ = "hf_emulator_write_token", "hf_emulator_read_token"
 DAY1, DAY2 = "2026-11-19", "2026-11-20"

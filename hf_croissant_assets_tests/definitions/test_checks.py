@@ -24,6 +24,7 @@ D1, D2 = "2026-11-19", "2026-11-20"
 #: The row-drop tolerance the tests audit with (the setting's default).
 TOLERANCE = 0.2
 
+
 def _items(n: int, prefix: str = "org/ds") -> list[dict]:
     return [
         {"id": f"{prefix}-{i}", "sha": f"{i:040x}", "tags": ["license:mit"], "gated": False}
@@ -77,7 +78,9 @@ def test_duplicated_dataset_fails_the_unique_check(store):
     )
     store.write_table("hf_datasets", D1, table)
     outcome = next(
-        o for o in audit_partition(store, "hf_datasets", D1, TOLERANCE) if o.name == "dataset_unique"
+        o
+        for o in audit_partition(store, "hf_datasets", D1, TOLERANCE)
+        if o.name == "dataset_unique"
     )
     assert not outcome.passed
     assert outcome.metadata["duplicates"] == 1 and outcome.metadata["nulls"] == 1
@@ -94,7 +97,9 @@ def test_changed_column_type_fails_the_schema_check(store):
         pa.Table.from_pylist([{"dataset": "a/x", "downloads": "12"}], schema=schema), path
     )
     outcome = next(
-        o for o in audit_partition(store, "hf_datasets", D1, TOLERANCE) if o.name == "schema_matches"
+        o
+        for o in audit_partition(store, "hf_datasets", D1, TOLERANCE)
+        if o.name == "schema_matches"
     )
     assert not outcome.passed and "downloads: string != declared int32" in outcome.description
 
@@ -107,7 +112,9 @@ def test_croissant_rows_must_match_the_listing(store):
 
     curate_croissant(store, D1)
     outcome = next(
-        o for o in audit_partition(store, "hf_croissant", D1, TOLERANCE) if o.name == "rows_match_listing"
+        o
+        for o in audit_partition(store, "hf_croissant", D1, TOLERANCE)
+        if o.name == "rows_match_listing"
     )
     assert (
         not outcome.passed and "9 hf_croissant rows vs 10 hf_datasets rows" in outcome.description

@@ -15,7 +15,7 @@ from hf_croissant_assets import settings
 from hf_croissant_assets.lake.store import LakeConfigError, LakeStore
 from hf_croissant_assets.settings import SettingError, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_readme_settings_table_is_generated_from_the_settings():

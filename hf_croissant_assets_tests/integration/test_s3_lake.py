@@ -29,6 +29,8 @@ from hf_croissant_assets_tests.support import (
     make_resources,
 )
 
+pytestmark = pytest.mark.slow
+
 DATE = "2026-11-20"
 NOW = f"{DATE}T10:00:00+00:00"
 ASSETS = [hf_dataset_listing, hf_datasets, croissant_records, hf_croissant, athena_tables]
@@ -142,7 +144,7 @@ def test_kill_during_the_write_leaves_the_previous_day_readable(s3_bucket, aws_e
     store = LakeStore(lake)
     old = pa.Table.from_pylist([{"dataset": f"old/{i}"} for i in range(1000)], schema=HF_DATASETS)
     store.write_table("hf_datasets", DATE, old)
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     proc = subprocess.Popen(
         [sys.executable, "-c", KILL_WRITER, lake, DATE], env=env, stdout=subprocess.PIPE, text=True
     )

@@ -12,6 +12,7 @@ from hf_croissant_assets.schema import HF_DATASETS, strip_field_metadata
 from hf_croissant_assets_tests.support import (
     croissant_records,
     duckdb_tables,
+    failure_text,
     hf_croissant,
     hf_dataset_listing,
     hf_datasets,
@@ -30,16 +31,6 @@ def _materialize(emulator, lake_dir, date=DATE, now=NOW, assets=ALL_ASSETS, **kw
         resources=make_resources(emulator.base_url, lake_dir, now=now, **kwargs),
         raise_on_error=False,
     )
-
-
-def failure_text(result) -> str:
-    """The failed step's error with its causes, as the UI and the CLI show them."""
-    error = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
-    parts = []
-    while error is not None:
-        parts.append(error.message)
-        error = error.cause or error.context
-    return "\n".join(parts)
 
 
 def test_daily_snapshot_writes_the_seed_schema_and_duckdb_counts(emulator, lake_dir, store):

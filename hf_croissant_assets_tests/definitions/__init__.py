@@ -1,0 +1,1 @@
+"""Dagster definitions: assets materialized in-process, schedules, the CLIs, the daemon."""

@@ -1,0 +1,1 @@
+"""End to end: the Dagster UI driven in Chromium."""

@@ -1,0 +1,1 @@
+"""Pure functions: no servers, no subprocesses beyond the interpreter."""
