@@ -13,15 +13,15 @@ def hf_croissant(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`hf-croissant-snapshot` (= `hf-croissant snapshot`)."""
-    from hf_croissant_assets.cli.commands import snapshot
     from hf_croissant_assets.cli.app import single
+    from hf_croissant_assets.cli.commands import snapshot
 
     return single(snapshot, "hf-croissant-snapshot", argv)
 
 
 def backfill(argv: list[str] | None = None) -> int:
     """`hf-croissant-backfill` (= `hf-croissant backfill`)."""
-    from hf_croissant_assets.cli.commands import backfill as command
     from hf_croissant_assets.cli.app import single
+    from hf_croissant_assets.cli.commands import backfill as command
 
     return single(command, "hf-croissant-backfill", argv)

@@ -18,10 +18,6 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:  # the app's settings module: the one list of variables
-    sys.path.insert(0, str(REPO_ROOT))
-
-from hf_croissant_assets import settings as app_settings  # noqa: E402  (light: no Dagster)
 
 #: Context keys and their defaults; cdk.json carries the same defaults for the CLI.
 DEFAULTS: dict[str, Any] = {
@@ -59,17 +55,6 @@ DEFAULTS: dict[str, Any] = {
     "app_env": {},
 }
 
-#: Environment the stack sets itself; `app_env` may not override these.
-STACK_MANAGED_ENV = {
-    app_settings.LAKE.name,
-    app_settings.ATHENA_DATABASE.name,
-    app_settings.ATHENA_WORKGROUP.name,
-    app_settings.ATHENA_OUTPUT.name,
-    app_settings.SCHEDULE_HOUR.name,
-    app_settings.AWS_REGION.name,
-    app_settings.HF_TOKEN.name,
-}
-
 #: CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
 
@@ -84,6 +69,7 @@ _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _VPC_RE = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _INSTANCE_RE = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9]+$")
+_CERTIFICATE_RE = re.compile(r"^arn:aws[a-z-]*:acm:")
 #: Fargate task sizes: cpu units -> allowed memory (MiB).
 _FARGATE_MEMORY = {
     256: (512, 1024, 2048),
@@ -133,6 +119,71 @@ def _text(key: str, value: Any, pattern: re.Pattern[str] | None, hint: str, *, o
     return text
 
 
+def _cidrs(value: Any) -> tuple[str, ...]:
+    """`webserver_allowed_cidr`: one CIDR, several separated by commas, or a JSON list of them."""
+    items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    cidrs = tuple(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+    for cidr in cidrs:
+        try:
+            network = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ContextError(
+                f"context webserver_allowed_cidr={cidr!r} is not a CIDR (e.g. 203.0.113.7/32)"
+            ) from None
+        if network.prefixlen == 0:
+            raise ContextError(
+                f"context webserver_allowed_cidr={cidr!r} admits the whole internet: the Dagster UI "
+                "has no login of its own, so list only the networks that may reach it, e.g. "
+                "webserver_allowed_cidr=203.0.113.7/32 (several: comma-separated)"
+            )
+    return cidrs
+
+
+def _check_public_webserver(cidrs: tuple[str, ...], certificate_arn: str) -> None:
+    """An internet-facing load balancer for a UI without a login: HTTPS and an allow-list only."""
+    if not cidrs:
+        raise ContextError(
+            "context public_webserver=true needs webserver_allowed_cidr=<your network>/32 (several: "
+            "comma-separated): the Dagster UI has no login of its own, so the internet-facing load "
+            "balancer admits only the listed networks; or keep public_webserver=false and open the "
+            "UI through the SSM port-forward (deploy/scripts/ui_tunnel.sh)"
+        )
+    if not certificate_arn:
+        raise ContextError(
+            "context public_webserver=true needs certificate_arn=<ACM certificate ARN>: the "
+            "internet-facing load balancer serves the Dagster UI over HTTPS only, never plain HTTP; "
+            "or keep public_webserver=false and open the UI through the SSM port-forward "
+            "(deploy/scripts/ui_tunnel.sh)"
+        )
+
+
+def app_settings() -> tuple[frozenset[str], frozenset[str]]:
+    """(every environment variable the app reads as a setting, those of them the stack sets
+    itself, which `app_env` may not override).
+
+    The CDK app's one use of the app package, and only to check a non-empty `app_env`: its
+    settings module, the one list of variables (light: no Dagster).
+    """
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from hf_croissant_assets import settings
+
+    known = frozenset(settings.env_names())
+    stack_managed = frozenset(
+        settings.env_name(field)
+        for field in (
+            "lake",
+            "athena_database",
+            "athena_workgroup",
+            "athena_output",
+            "schedule_hour",
+            "aws_region",
+            "hf_token_set",
+        )
+    )
+    return known, stack_managed
+
+
 def _fargate_size(prefix: str, cpu: int, memory: int) -> None:
     allowed = _FARGATE_MEMORY.get(cpu)
     if allowed is None:
@@ -167,7 +218,8 @@ class DeployConfig:
     max_azs: int
     nat_gateways: int
     public_webserver: bool
-    webserver_allowed_cidr: str | None
+    #: Networks the public load balancer admits (context webserver_allowed_cidr, comma-separated).
+    webserver_allowed_cidrs: tuple[str, ...]
     certificate_arn: str | None
     webserver_cpu: int
     webserver_memory_mib: int
@@ -212,22 +264,16 @@ class DeployConfig:
             )
 
         public = _bool("public_webserver", value("public_webserver"))
-        cidr = _text(
-            "webserver_allowed_cidr", value("webserver_allowed_cidr"), None, "", optional=True
+        cidrs = _cidrs(value("webserver_allowed_cidr"))
+        certificate_arn = _text(
+            "certificate_arn",
+            value("certificate_arn"),
+            _CERTIFICATE_RE,
+            "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+            optional=True,
         )
-        if cidr:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                raise ContextError(
-                    f"context webserver_allowed_cidr={cidr!r} is not a CIDR (e.g. 203.0.113.7/32)"
-                ) from None
-        if public and not cidr:
-            raise ContextError(
-                "context public_webserver=true needs webserver_allowed_cidr=<your network>/32: the "
-                "Dagster UI has no login of its own, so the internet-facing load balancer only "
-                "admits that network"
-            )
+        if public:
+            _check_public_webserver(cidrs, certificate_arn)
 
         log_retention = _int("log_retention_days", value("log_retention_days"), 1)
         if log_retention not in LOG_RETENTION_DAYS:
@@ -248,13 +294,13 @@ class DeployConfig:
                 raise ContextError(f"context app_env is not a JSON object: {exc}") from None
         if not isinstance(app_env, dict):
             raise ContextError("context app_env must be a JSON object of setting -> value")
-        known = {s.name for s in app_settings.ALL}
+        known, stack_managed = app_settings() if app_env else (frozenset(), frozenset())
         for name in app_env:
             if name not in known:
                 raise ContextError(
                     f"context app_env: {name!r} is not a setting of the app ({sorted(known)})"
                 )
-            if name in STACK_MANAGED_ENV:
+            if name in stack_managed:
                 raise ContextError(
                     f"context app_env: {name} is set by the stack (use its own context key, or "
                     "the Secrets Manager secret for HF_TOKEN)"
@@ -308,15 +354,8 @@ class DeployConfig:
             max_azs=_int("max_azs", value("max_azs"), 2, 6),
             nat_gateways=nat_gateways,
             public_webserver=public,
-            webserver_allowed_cidr=cidr or None,
-            certificate_arn=_text(
-                "certificate_arn",
-                value("certificate_arn"),
-                re.compile(r"^arn:aws[a-z-]*:acm:"),
-                "an ACM certificate ARN",
-                optional=True,
-            )
-            or None,
+            webserver_allowed_cidrs=cidrs,
+            certificate_arn=certificate_arn or None,
             webserver_cpu=_int("webserver_cpu", value("webserver_cpu"), 256),
             webserver_memory_mib=_int("webserver_memory_mib", value("webserver_memory_mib"), 512),
             daemon_cpu=_int("daemon_cpu", value("daemon_cpu"), 256),
