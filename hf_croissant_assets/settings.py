@@ -25,6 +25,7 @@ ENV_PREFIX = "HF_CROISSANT_"
 DEFAULT_ENDPOINT = "https://huggingface.co"
 DEFAULT_LAKE = "./data/lake"
 DEFAULT_DUCKDB = "./data/hf_croissant.duckdb"
+DEFAULT_REFRESH_DAYS = 7.0
 
 
 class SettingError(ValueError):
@@ -75,7 +76,7 @@ class Settings(BaseSettings):
         description="Croissant fetching stops after this many seconds (18 h).",
     )
     refresh_days: float = Field(
-        7.0,
+        DEFAULT_REFRESH_DAYS,
         ge=0,
         le=3650,
         description="Unchanged documents older than this many days are refreshed, stalest "

@@ -31,10 +31,10 @@ import aiohttp
 
 from hf_croissant_assets.hub.ratelimit import RateLimitPacer, parse_retry_after
 from hf_croissant_assets.schema import LISTING_EXPAND, VALID_LISTING_EXPAND
+from hf_croissant_assets.settings import DEFAULT_ENDPOINT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENDPOINT = "https://huggingface.co"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_REASON_CHARS = 2000
 USER_AGENT = "hf_croissant_assets/0.1 (+daily dataset snapshot; aiohttp)"

@@ -31,6 +31,7 @@ from hf_croissant_assets.hub.client import CroissantResponse, HubClient
 from hf_croissant_assets.ingest.plan import Plan, assemble_day, plan_day
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
 from hf_croissant_assets.schema import CROISSANT_RECORDS
+from hf_croissant_assets.settings import DEFAULT_REFRESH_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +271,7 @@ async def crawl_croissant(
     date: str,
     *,
     budget: Budget | None = None,
-    refresh_after_days: float = 7.0,
+    refresh_after_days: float = DEFAULT_REFRESH_DAYS,
     batch_size: int = 1000,
     logger: logging.Logger | Any = log,
 ) -> CrawlResult:

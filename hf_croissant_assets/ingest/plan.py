@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from hf_croissant_assets.hub.client import RETRY_STATUSES
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import CROISSANT_RECORDS
+from hf_croissant_assets.settings import DEFAULT_REFRESH_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def plan_day(
     store: LakeStore,
     date: str,
     *,
-    refresh_after_days: float = 7.0,
+    refresh_after_days: float = DEFAULT_REFRESH_DAYS,
     now: datetime | None = None,
 ) -> Plan:
     listing = read_listing(store, date)
