@@ -169,7 +169,7 @@ def test_a_same_day_rerun_of_the_cli_fetches_no_document_twice(tmp_path):
         emu.update_config(fail_always={})
         emu.reset_stats()
         second = _snapshot(env, tmp_path)
-        out, err = second.communicate(timeout=300)
+        _, err = second.communicate(timeout=300)
         assert second.returncode == 0, err[-3000:]
         assert emu.stats["croissant_fetches"] == {failing: 1}
     rows = LakeStore(str(lake)).read_table("hf_croissant", today).to_pylist()
@@ -184,7 +184,7 @@ def test_two_concurrent_runs_of_one_day_one_fails_at_once(tmp_path):
         # a crawl of today holds the lease (another process, here held by the test)
         with day_lease(store, today):
             proc = _snapshot(_cli_env(tmp_path, emu, lake, "a"), tmp_path)
-            out, err = proc.communicate(timeout=300)
+            _, err = proc.communicate(timeout=300)
             assert proc.returncode != 0
             assert "another crawl of" in err and "is running" in err
             assert emu.stats["requests"] == 0
@@ -205,9 +205,11 @@ def test_two_concurrent_runs_of_one_day_one_fails_at_once(tmp_path):
 
 def test_the_lease_is_exclusive_on_s3_and_expires_after_a_crash(s3_bucket):
     store = LakeStore(f"s3://{s3_bucket}/lake")
-    with day_lease(store, DAY, ttl_s=60):
-        with pytest.raises(LeaseHeld, match="another crawl of 2026-11-20 is running"):
-            DayLease(store, DAY).acquire()
+    with (
+        day_lease(store, DAY, ttl_s=60),
+        pytest.raises(LeaseHeld, match="another crawl of 2026-11-20 is running"),
+    ):
+        DayLease(store, DAY).acquire()
     crashed = DayLease(store, DAY, ttl_s=0.5)
     crashed.acquire()
     crashed._stop.set()  # the holder dies: no more renewals

@@ -59,9 +59,9 @@ def test_one_hostile_answer_is_a_row_with_a_reason_never_an_exception(kind, reas
 
 def test_absurd_ratelimit_headers_are_clamped_not_fatal():
     with running_emulator(datasets=20, seed=3) as emu:
-        answer, client = _fetch_one(emu, "huge_ratelimit")
+        answer, _ = _fetch_one(emu, "huge_ratelimit")
         assert answer.status == 200 and answer.body
-        answer, client = _fetch_one(emu, "stall_ratelimit", max_pause_s=5)
+        answer, _ = _fetch_one(emu, "stall_ratelimit", max_pause_s=5)
         assert answer.status == 200
     state = parse_ratelimit_headers({"RateLimit": '"api";r=0;t=999999999'}, max_pause_s=5)
     assert state.remaining == 0 and state.reset_in == 5
@@ -120,7 +120,7 @@ def test_a_listing_cursor_that_loops_or_breaks_stops_with_a_clear_error(store, k
             async with HubClient(emu.base_url, retry=FAST) as client:
                 await snapshot_listing(client, store, D1)
 
-        with pytest.raises(HubError, match="loops|malformed Link"):
+        with pytest.raises(HubError, match=r"loops|malformed Link"):
             asyncio.run(go())
         assert emu.stats["by_endpoint"]["list"] <= 6
     assert not store.exists("raw_listing", D1)
