@@ -163,7 +163,7 @@ def test_a_same_day_rerun_of_the_cli_fetches_no_document_twice(tmp_path):
         failing = emu.listed_ids()[5]
         emu.update_config(fail_always={failing: 503})
         first = _snapshot(env, tmp_path)
-        out, err = first.communicate(timeout=300)
+        _, err = first.communicate(timeout=300)
         assert first.returncode == 0, err[-3000:]
         assert emu.stats["by_endpoint"]["croissant"] >= 600
         emu.update_config(fail_always={})
