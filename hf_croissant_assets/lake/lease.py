@@ -12,7 +12,8 @@ The lease is a create-once object, `<lake>/_staging/lease/date=D/<name>.json`:
   already exists).
 
 The holder renews it (a background thread, every `ttl_s / 4`); a crashed holder stops renewing,
-so its lease expires after `ttl_s` and the next run takes it over. Plain code, no Dagster.
+so its lease expires after `ttl_s` and the next run takes it over (at once when the holder ran on
+the same host and its process is gone, e.g. after `kill -9`). Plain code, no Dagster.
 """
 
 from __future__ import annotations
@@ -38,6 +39,19 @@ DEFAULT_TTL_S = 600.0
 
 class LeaseHeld(RuntimeError):
     """Another run holds the day's lease."""
+
+
+def _pid_alive(pid: object) -> bool:
+    """Whether a process with this pid exists on this host (a holder killed with -9 is not)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _iso(epoch: float) -> str:
@@ -155,7 +169,12 @@ class DayLease:
             if current is None:
                 continue  # released in between: try again
             expires = current.get("expires_at_epoch")
-            if isinstance(expires, int | float) and expires > time.time():
+            # A holder on this host whose process is gone (killed, crashed) releases at once;
+            # on another host only the expiry tells.
+            dead = current.get("host") == socket.gethostname() and not _pid_alive(
+                current.get("pid")
+            )
+            if isinstance(expires, int | float) and expires > time.time() and not dead:
                 raise LeaseHeld(
                     f"another crawl of {self.date} is running (pid {current.get('pid')} on "
                     f"{current.get('host')!r}, lease renewed {current.get('renewed_at')}, expires "
