@@ -380,6 +380,17 @@ class HubClient:
                 f"{'list' if expect is list else 'object'}: starts with {_trim(text, 200)!r}"
             )
             return _Answer(status, text, None, reason, request_time, next_url, attempt)
+        if expect is list and not all(
+            isinstance(item, dict) and isinstance(item.get("id"), str) for item in data
+        ):
+            # a listing page is a list of objects with a string id; anything else is a bad
+            # answer (a proxy's, a truncated cache entry), retried like one
+            self.stats.errors["unexpected_json"] += 1
+            reason = (
+                "HTTP 200 but the body is not a JSON list of objects with a string 'id': "
+                f"starts with {_trim(text, 200)!r}"
+            )
+            return _Answer(status, text, None, reason, request_time, next_url, attempt)
         return _Answer(status, text, data, None, request_time, next_url, attempt)
 
     # -- listing --------------------------------------------------------------------------

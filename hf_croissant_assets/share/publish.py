@@ -453,19 +453,42 @@ def _copy_out(
     schema = parquet.schema_arrow
     private_ids = pa.array(sorted(private), pa.string())
     gated_ids = pa.array(sorted(gated or ()), pa.string())
+
+    def restricted(t: pa.Table) -> tuple[pa.Array, pa.Array]:
+        """(rows to drop, rows whose document to hide) of a batch."""
+        drop = pc.fill_null(pc.is_in(t.column("dataset"), value_set=private_ids), False)
+        hide = pa.array([False] * t.num_rows)
+        if table == "hf_croissant" and len(gated_ids):
+            hide = pc.and_(
+                pc.fill_null(pc.is_in(t.column("dataset"), value_set=gated_ids), False),
+                pc.is_valid(t.column("croissant")),
+            )
+        return drop, hide
+
+    needs_rewrite = False
+    for batch in parquet.iter_batches(batch_size=65_536, columns=["dataset", "croissant"]
+                                      if table == "hf_croissant" else ["dataset"]):  # fmt: skip
+        drop, hide = restricted(pa.Table.from_batches([batch]))
+        if pc.any(drop).as_py() or pc.any(hide).as_py():
+            needs_rewrite = True
+            break
+    if not needs_rewrite:  # the lake's own bytes: an unchanged day makes no commit
+        with store.fs.open_input_stream(src) as inp, open(dst, "wb") as out:
+            while chunk := inp.read(8 * 1024 * 1024):
+                out.write(chunk)
+        return dst, parquet.metadata.num_rows
     rows = 0
     with pq.ParquetWriter(dst, schema, compression="zstd") as writer:
         for batch in parquet.iter_batches(batch_size=8192):
             t = pa.Table.from_batches([batch], schema=schema)
-            if len(private_ids):
-                t = t.filter(pc.invert(pc.is_in(t.column("dataset"), value_set=private_ids)))
-            if table == "hf_croissant" and len(gated_ids) and t.num_rows:
-                hide = pc.is_in(t.column("dataset"), value_set=gated_ids)
+            drop, hide = restricted(t)
+            if pc.any(hide).as_py():
                 for i, f in enumerate(t.schema):
                     if f.name not in DOCUMENT_COLUMNS_EXCEPT:
                         t = t.set_column(
                             i, f, pc.if_else(hide, pa.scalar(None, f.type), t.column(i))
                         )
+            t = t.filter(pc.invert(drop))
             if t.num_rows:
                 writer.write_table(t)
                 rows += t.num_rows

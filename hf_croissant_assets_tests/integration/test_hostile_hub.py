@@ -237,3 +237,17 @@ def test_the_s3_journal_lives_in_a_private_directory(s3_bucket, tmp_path, monkey
     planted.symlink_to(other)
     with pytest.raises(PermissionError, match="not a private directory"):
         journal_dir(s3, D1)
+
+
+@pytest.mark.parametrize("kind", ["json_list", "deep_json", "html200", "gzip_bomb"])
+def test_a_bad_listing_page_is_retried_and_the_listing_completes(store, kind):
+    with running_emulator(datasets=2500, seed=3) as emu:
+        emu.inject("list", "429" if kind == "gzip_bomb" else "500")  # (a first, ordinary fault)
+        emu.inject("list", kind)
+
+        async def go():
+            async with HubClient(emu.base_url, retry=FAST, max_body_bytes=1024 * 1024) as client:
+                return await snapshot_listing(client, store, D1)
+
+        result = asyncio.run(go())
+        assert result.write.rows == len(emu.listed_ids()) == 2500
