@@ -251,3 +251,12 @@ def test_a_bad_listing_page_is_retried_and_the_listing_completes(store, kind):
 
         result = asyncio.run(go())
         assert result.write.rows == len(emu.listed_ids()) == 2500
+
+
+def test_a_folder_that_is_not_a_real_day_is_ignored(store, lake_dir):
+    store.write_table("croissant_records", D1, pa.Table.from_pylist([], schema=CROISSANT_RECORDS))
+    bogus = lake_dir / "_raw" / "croissant_records" / "date=2026-02-31"
+    bogus.mkdir(parents=True)
+    (bogus / "part-0.parquet").write_bytes(b"not parquet")
+    assert store.dates("croissant_records") == [D1]
+    assert store.newest_before("croissant_records", D3) == D1
