@@ -41,6 +41,10 @@ def build_resources(settings: Settings) -> dict[str, object]:
             concurrency=settings.concurrency,
             max_retries=settings.max_retries,
             grace_hours=settings.grace_hours,
+            max_body_bytes=settings.max_body_bytes,
+            max_pause_s=settings.max_pause_s,
+            include_private=settings.include_private,
+            listing_shrink_override=settings.listing_shrink_override,
         ),
         "crawl": CrawlSettings(
             max_requests=settings.max_requests,
@@ -65,6 +69,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             token=token,
             endpoint=settings.hf_endpoint,
             license=settings.publish_license,
+            gated_documents=settings.publish_gated_documents,
         )
     return resources
 

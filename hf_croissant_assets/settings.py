@@ -88,6 +88,30 @@ class Settings(BaseSettings):
         le=24,
         description="Hours after UTC midnight during which yesterday can still be fetched.",
     )
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description="Largest Hub answer read, in decompressed bytes; a larger body is a failure "
+        "with a reason (the largest real Croissant documents are a few MiB).",
+    )
+    max_pause_s: float = Field(
+        900.0,
+        ge=1,
+        le=3600,
+        description="Longest pause a Hub header (RateLimit reset, Retry-After) can impose; larger "
+        "values are clamped to it.",
+    )
+    include_private: bool = Field(
+        False,
+        description="Keep private datasets (listed to a token holder) in the tables, for a "
+        "team's own private lake. They are never published, whatever this says.",
+    )
+    listing_shrink_override: bool = Field(
+        False,
+        description="Accept a listing whose size fell beyond HF_CROISSANT_ROW_DROP_TOLERANCE "
+        "below the previous day's (a real mass deletion). Set it for one run, then unset it.",
+    )
 
     # -- the lake and the SQL engines ----------------------------------------------------------
     lake: str = Field(
@@ -142,6 +166,14 @@ class Settings(BaseSettings):
         None,
         description="Hub dataset repo whose newest published hf_croissant day seeds a lake "
         "that has no earlier Croissant snapshot, so its first day fetches only what changed.",
+    )
+    publish_gated_documents: bool = Field(
+        False,
+        description="Publish the Croissant documents of gated datasets (fetched only because "
+        "the token accepted the gate); by default their rows are published without document.",
+    )
+    backfill_max_days: int = Field(
+        366, ge=1, le=3660, description="Most days one `hf-croissant backfill` range may span."
     )
 
     # -- validation -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -73,6 +74,7 @@ def read_listing(store: LakeStore, date: str) -> pl.DataFrame:
 def read_previous(store: LakeStore, previous_date: str | None) -> pl.DataFrame:
     """The newest earlier snapshot's bookkeeping columns (not the documents: they stay on disk)."""
     columns = ["dataset", "request_time", "status", "sha", "last_modified"]
+    # (a row with a null status is pending or failed without a usable answer: priority 0)
     if previous_date is None:
         return pl.DataFrame(
             schema={
@@ -87,15 +89,44 @@ def read_previous(store: LakeStore, previous_date: str | None) -> pl.DataFrame:
     return _frame(table).unique("dataset", keep="first")
 
 
+def trustworthy_base(
+    store: LakeStore, date: str, tolerance: float = 0.2, logger: logging.Logger | Any = log
+) -> str | None:
+    """The newest `croissant_records` snapshot fit to plan day `date` from.
+
+    Day `date` itself when it is already complete (a same-day re-run then fetches only what
+    failed), else the newest earlier one. A snapshot that is empty or that holds fewer rows
+    than (1 - tolerance) times the next older non-empty one is skipped: a truncated day must
+    never become the base, or every dataset it lost would be re-fetched as new.
+    """
+    candidates = [d for d in store.dates("croissant_records") if d <= date]
+    rows = {d: store.num_rows("croissant_records", d) for d in candidates[-30:]}
+    days = sorted(rows, reverse=True)
+    for i, day in enumerate(days):
+        older = next((rows[o] for o in days[i + 1 :] if rows[o] > 0), None)
+        if rows[day] == 0:
+            logger.warning(f"croissant {date}: snapshot {day} is empty; not used as the base")
+            continue
+        if older is not None and rows[day] < older * (1 - tolerance):
+            logger.warning(
+                f"croissant {date}: snapshot {day} has {rows[day]} rows vs {older} before it; "
+                "not used as the base"
+            )
+            continue
+        return day
+    return None
+
+
 def plan_day(
     store: LakeStore,
     date: str,
     *,
     refresh_after_days: float = DEFAULT_REFRESH_DAYS,
     now: datetime | None = None,
+    tolerance: float = 0.2,
 ) -> Plan:
     listing = read_listing(store, date)
-    previous_date = store.newest_before("croissant_records", date)
+    previous_date = trustworthy_base(store, date, tolerance)
     previous = read_previous(store, previous_date)
     now = now or datetime.now(UTC)
     stale_before = (now - timedelta(days=refresh_after_days)).isoformat().replace("+00:00", "Z")

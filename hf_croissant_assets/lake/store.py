@@ -218,8 +218,10 @@ class LakeStore:
             parent = info.path[len(root) :].strip("/").rsplit("/", 1)[0]
             if parent.startswith("date=") and "/" not in parent:
                 day = parent[len("date=") :]
-                if _DATE_RE.match(day):
-                    found.add(day)
+                try:  # a folder like date=2026-02-31 is not a day: ignored, never a base
+                    found.add(validate_date(day))
+                except PartitionKeyError:
+                    continue
         return sorted(found)
 
     def newest_before(self, dataset: str, date: str) -> str | None:
