@@ -115,6 +115,7 @@ def build_hub_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
                     budget=crawl.budget(),
                     refresh_after_days=crawl.refresh_after_days,
                     batch_size=crawl.batch_size,
+                    recheck_unavailable_days=crawl.recheck_unavailable_days,
                     logger=context.log,
                 )
 

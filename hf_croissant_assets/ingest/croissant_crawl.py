@@ -273,11 +273,17 @@ async def crawl_croissant(
     refresh_after_days: float = 7.0,
     batch_size: int = 1000,
     logger: logging.Logger | Any = log,
+    recheck_unavailable_days: float = 3.0,
 ) -> CrawlResult:
     """Plan, fetch (resuming staged progress), then publish the day's complete records."""
     started = time.monotonic()
     budget = budget or Budget()
-    plan = plan_day(store, date, refresh_after_days=refresh_after_days)
+    plan = plan_day(
+        store,
+        date,
+        refresh_after_days=refresh_after_days,
+        recheck_unavailable_days=recheck_unavailable_days,
+    )
     logger.info(
         f"croissant {date}: {plan.listed} listed, previous snapshot {plan.previous_date}, "
         f"candidates {plan.counts}"

@@ -28,6 +28,7 @@ CHARTS: tuple[str, ...] = (
     "gated.png",
     "movers_7.png",
     "movers_30.png",
+    "changes.png",
 )
 LABEL_MAX = 40
 
@@ -236,6 +237,27 @@ def _chart_movers(numbers: ReportNumbers, window: int) -> bytes:
     return _png(fig)
 
 
+def _chart_changes(numbers: ReportNumbers) -> bytes:
+    """Events by kind on the day, and the top license changes (before -> after)."""
+    changes = numbers.changes or {}
+    counts: dict[str, int] = changes.get("counts") or {}
+    since = changes.get("previous_date")
+    title = f"What changed on {numbers.date}" + (f" (vs {since})" if since else "")
+    fig = _figure(title)
+    ax1, ax2 = fig.subplots(1, 2)
+    kinds = [k for k, n in counts.items() if n]
+    _barh(ax1, kinds, [counts[k] for k in kinds], "#4c72b0", f"events ({sum(counts.values()):,})")
+    lic = changes.get("license_changes") or []
+    _barh(
+        ax2,
+        [f"{_short_license(r['before'])} > {_short_license(r['after'])}" for r in lic],
+        [r["datasets"] for r in lic],
+        "#dd8452",
+        f"license changes; new with Croissant: {changes.get('new_with_croissant_total', 0):,}",
+    )
+    return _png(fig)
+
+
 def render_charts(numbers: ReportNumbers) -> dict[str, bytes]:
     """Every chart of CHARTS as PNG bytes (headless; untrusted text never parsed)."""
     import matplotlib
@@ -250,4 +272,5 @@ def render_charts(numbers: ReportNumbers) -> dict[str, bytes]:
             "gated.png": _chart_gated(numbers),
             "movers_7.png": _chart_movers(numbers, 7),
             "movers_30.png": _chart_movers(numbers, 30),
+            "changes.png": _chart_changes(numbers),
         }
