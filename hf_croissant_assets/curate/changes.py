@@ -165,7 +165,7 @@ def diff_days(
         for table, prefix in (("hf_datasets", "ds"), ("hf_croissant", "cr")):
             register_partition(con, store, table, date, f"cur_{prefix}")
             register_partition(con, store, table, previous_date, f"prev_{prefix}")
-        return con.execute(_events_sql(downloads_factor)).fetch_arrow_table()
+        return con.sql(_events_sql(downloads_factor)).to_arrow_table()
     finally:
         con.close()
 

@@ -424,9 +424,9 @@ def sorted_batches(path: str, key: str, rows: int = ROW_GROUP_ROWS) -> Iterator[
     )
     try:
         quoted = '"' + key.replace('"', '""') + '"'
-        reader = con.execute(
-            f"SELECT * FROM read_parquet(?) ORDER BY {quoted} NULLS LAST", [path]
-        ).fetch_record_batch(rows)
+        reader = con.sql(
+            f"SELECT * FROM read_parquet(?) ORDER BY {quoted} NULLS LAST", params=[path]
+        ).to_arrow_reader(rows)
         yield from reader
     finally:
         con.close()
