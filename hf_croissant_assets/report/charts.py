@@ -274,3 +274,29 @@ def render_charts(numbers: ReportNumbers) -> dict[str, bytes]:
             "movers_30.png": _chart_movers(numbers, 30),
             "changes.png": _chart_changes(numbers),
         }
+
+
+def history_chart(dataset: str, timeline: list[dict[str, Any]]) -> bytes:
+    """One dataset's downloads (30-day) and likes per snapshot, as PNG (`hf-croissant history
+    --chart`); `timeline` is `lake.history(...)` as dicts."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC), warnings.catch_warnings():  # type: ignore[arg-type]
+        warnings.filterwarnings("ignore", message=r".*[Gg]lyph .* missing.*")
+        fig = _figure(f"{safe_label(dataset, 80)}: downloads and likes per snapshot")
+        ax = fig.add_subplot()
+        if not timeline:
+            _placeholder(ax, "in no snapshot")
+            return _png(fig)
+        days = [r["date"] for r in timeline]
+        ax.plot(days, [r["downloads"] for r in timeline], color="#4c72b0", marker=".",
+                label="downloads (30 days)")  # fmt: skip
+        ax.set_ylabel("downloads")
+        _count_axis(ax.yaxis)
+        ax2 = ax.twinx()
+        ax2.plot(days, [r["likes"] for r in timeline], color="#dd8452", marker=".", label="likes")
+        ax2.set_ylabel("likes")
+        _count_axis(ax2.yaxis)
+        fig.legend(loc="upper right", fontsize=7)
+        fig.autofmt_xdate()
+        return _png(fig)
