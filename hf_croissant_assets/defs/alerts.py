@@ -32,6 +32,7 @@ from dagster import (
     run_failure_sensor,
     run_status_sensor,
 )
+from dagster._utils.error import SerializableErrorInfo
 from pydantic import Field
 
 from hf_croissant_assets.curate.changes import TABLE
@@ -92,6 +93,15 @@ def _post_days(
     return posted
 
 
+def _root_cause(error: SerializableErrorInfo | None) -> str:
+    """The innermost error's message (Dagster wraps the asset's exception in its own)."""
+    if error is None:
+        return "failed"
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def build_alert_sensors() -> list[SensorDefinition]:
     @run_status_sensor(
         name="changes_alert_sensor",
@@ -119,10 +129,9 @@ def build_alert_sensors() -> list[SensorDefinition]:
     ) -> None:
         run = context.dagster_run
         steps = context.get_step_failure_events()
-        errors = [
-            f"{e.step_key}: {e.step_failure_data.error.message if e.step_failure_data.error else ''}"
-            for e in steps
-        ] or [context.failure_event.message or "run failed"]
+        errors = [f"{e.step_key}: {_root_cause(e.step_failure_data.error)}" for e in steps] or [
+            context.failure_event.message or "run failed"
+        ]
         alerts.send(
             failure_message(
                 run.job_name, run.run_id, run.tags.get("dagster/partition"), "\n".join(errors)
