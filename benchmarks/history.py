@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date as Date
@@ -42,11 +41,24 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from benchmarks._common import add_common_args, emit, lake_root, log, r, setup_logging
-from hf_croissant_assets.lake.store import COMPRESSION, ROW_GROUP_ROWS, LakeStore
+from hf_croissant_assets.lake.store import (
+    COMPRESSION,
+    ROW_GROUP_ROWS,
+    LakeStore,
+    statistics_columns,
+)
 from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS, with_version
 
 START = Date(2026, 1, 1)
 LICENSES = np.array(["mit", "apache-2.0", "cc-by-4.0", "cc0-1.0", "other", "odc-by"], dtype=object)
+#: The boilerplate every Croissant document carries (its JSON-LD context, abridged).
+CONTEXT = '"@context":{' + ",".join(
+    f'"{k}":"http://mlcommons.org/croissant/{k}"'
+    for k in ("citeAs", "column", "conformsTo", "data", "dataType", "examples", "extract",
+              "field", "fileObject", "fileProperty", "fileSet", "format", "includes", "isLiveDataset",
+              "jsonPath", "key", "md5", "parentField", "path", "recordSet", "references", "regex",
+              "repeated", "replace", "samplingRate", "separator", "source", "subField", "transform")
+) + "}"  # fmt: skip
 NEW_PER_DAY = 0.002
 DELETE_PER_DAY = 0.001
 MODIFY_PER_DAY = 0.02
@@ -73,6 +85,9 @@ class Universe:
         self.license_flip = rng.integers(0, 40 * days + 1, total)  # day a license changes
         self.gated_flip = rng.integers(0, 60 * days + 1, total)
         self.unavailable_until = np.where(rng.random(total) < 0.2, rng.integers(0, days + 5, total), -1)
+        # text pieces drawn per row: varied enough that zstd cannot fold the column away, as
+        # real descriptions and documents do not fold (64 hex chars each, 65,536 of them)
+        self.pieces = pa.array([rng.bytes(32).hex() for _ in range(65_536)])
         self.rng = rng
         self.dates = [(START + timedelta(days=d)).isoformat() for d in range(days)]
 
@@ -94,6 +109,7 @@ def _write(store: LakeStore, table: str, date: str, columns: dict[str, Any], sch
             out,
             compression=COMPRESSION,
             row_group_size=ROW_GROUP_ROWS,
+            write_statistics=statistics_columns(schema, "dataset"),
         )
 
 
@@ -119,9 +135,12 @@ def generate_day(store: LakeStore, u: Universe, day: int) -> int:
             "datetime64[ms]"
         )
     ).cast(pa.timestamp("ms", tz="UTC"))
-    descriptions = pc.binary_join_element_wise(
-        "Dataset card for ", ids, ". Synthetic text of typical length for the benchmark.", ""
-    )
+    def text(k: int) -> pa.Array:
+        """`k` pieces per row: fixed for a dataset (its index picks them), ~65*k bytes."""
+        picks = [u.pieces.take(pa.array((present * (7 + j) + j * 977) % 65_536)) for j in range(k)]
+        return pc.binary_join_element_wise(*picks, " ")
+
+    descriptions = pc.binary_join_element_wise("Dataset card for ", ids, ". ", text(3), "")
     _write(
         store,
         "hf_datasets",
@@ -148,13 +167,21 @@ def generate_day(store: LakeStore, u: Universe, day: int) -> int:
     )
     available = (u.unavailable_until[present] < 0) | (day >= u.unavailable_until[present])
     status = np.where(available, 200, 400).astype(np.int32)
+    # fetched again when the repo changed or the document became available; carried otherwise
+    fetched_day = np.maximum(mod_day, np.where(available, u.unavailable_until[present], 0))
+    fetched_day = np.clip(fetched_day, 0, day)
+    request_time = pc.binary_join_element_wise(
+        pa.array(u.dates).take(pa.array(fetched_day)), "T02:00:00Z", ""
+    )
     doc = pc.binary_join_element_wise(
         '{"@context":{"@vocab":"https://schema.org/"},"@type":"sc:Dataset","conformsTo":'
         '"http://mlcommons.org/croissant/1.1","name":"',
         ids,
         '","version":"',
         sha,
-        '","recordSet":[{"@type":"cr:RecordSet","name":"default"}]}',
+        '","description":"',
+        text(12),
+        '",' + CONTEXT + ',"recordSet":[{"@type":"cr:RecordSet","name":"default"}]}',
         "",
     )
     doc = pc.if_else(pa.array(available), doc, pa.scalar(None, pa.string()))
@@ -164,7 +191,7 @@ def generate_day(store: LakeStore, u: Universe, day: int) -> int:
         date,
         {
             "dataset": ids,
-            "request_time": pa.array([f"{date}T02:00:00Z"] * n),
+            "request_time": request_time,
             "status": pa.array(status),
             "croissant": doc,
             "sha": sha,
@@ -184,6 +211,13 @@ def lake_bytes(store: LakeStore, tables: tuple[str, ...]) -> int:
     return total
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM: reset by exec, unlike ru_maxrss, which a spawned child
+    inherits from its parent on Linux)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+
+
 def _rchar() -> int:
     with open("/proc/self/io") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("rchar:"))
@@ -198,7 +232,7 @@ def measure(root: str, last: str, dataset: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     result = compute_changes(store, last)
     changes_wall = time.perf_counter() - t0
-    rss_changes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_changes = _peak_rss_mb()
     # warm-up on another id: imports (their file reads) are not the lookup's
     lake.history("warm/up", lake=root)
     lake.history_events("warm/up", lake=root)
@@ -220,7 +254,7 @@ def measure(root: str, last: str, dataset: str) -> dict[str, Any]:
         "history_days": timeline.height,
         "history_events": events.height,
         "bytes_read": reads[0],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": _peak_rss_mb(),
         "peak_rss_changes_mb": rss_changes,
     }
 
@@ -281,9 +315,7 @@ def main() -> None:
                 "bytes_read_pct_of_lake": r(100.0 * m["bytes_read"] / size, 4),
                 "peak_rss_mb": r(m["peak_rss_mb"], 1),
                 "peak_rss_changes_mb": r(m["peak_rss_changes_mb"], 1),
-                "peak_rss_generator_mb": r(
-                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
-                ),
+                "peak_rss_generator_mb": r(_peak_rss_mb(), 1),
                 "targets": {"changes_wall_s": 10, "history_lookup_s": 1, "bytes_read_pct": 1},
                 "cpus": os.cpu_count(),
             }

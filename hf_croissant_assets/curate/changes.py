@@ -113,15 +113,19 @@ def _events_sql(factor: float) -> str:
         JOIN (SELECT dataset, status, request_time FROM prev_cr) p ON c.dataset = p.dataset
         JOIN both_sides b ON b.dataset = c.dataset
     ),
+    refetched AS (
+        -- Only documents fetched again can differ: carried rows are byte-identical copies. So
+        -- documents are read and hashed for these rows alone, and joined by their hashes.
+        SELECT dataset FROM cr WHERE status_a = 200 AND status_b = 200 AND rt_a IS DISTINCT FROM rt_b
+    ),
+    docs_a AS (SELECT dataset, md5(croissant) AS h FROM cur_cr
+               WHERE status = 200 AND dataset IN (SELECT dataset FROM refetched)),
+    docs_b AS (SELECT dataset, md5(croissant) AS h FROM prev_cr
+               WHERE status = 200 AND dataset IN (SELECT dataset FROM refetched)),
     docs AS (
-        -- Only documents fetched again can differ: carried rows are byte-identical copies.
-        SELECT c.dataset, md5(p.croissant) AS doc_b, md5(c.croissant) AS doc_a
-        FROM (SELECT dataset, croissant, request_time FROM cur_cr WHERE status = 200) c
-        JOIN (SELECT dataset, croissant, request_time FROM prev_cr WHERE status = 200) p
-          ON c.dataset = p.dataset
-        JOIN both_sides b ON b.dataset = c.dataset
-        WHERE c.request_time IS DISTINCT FROM p.request_time
-          AND c.croissant IS DISTINCT FROM p.croissant
+        SELECT a.dataset, b.h AS doc_b, a.h AS doc_a
+        FROM docs_a a JOIN docs_b b ON a.dataset = b.dataset
+        WHERE a.h IS DISTINCT FROM b.h
     )
     SELECT dataset, 'created' AS change, NULL AS before, sha_a AS after
       FROM j WHERE in_cur AND NOT in_prev

@@ -407,6 +407,18 @@ class LakeStore:
             self.fs.delete_dir(self.staging_dir(name, date))
 
 
+def statistics_columns(schema: pa.Schema, sort_key: str) -> list[str]:
+    """Columns whose min/max statistics a sorted file keeps: the sort key (what point lookups
+    prune on) and every non-text column. In a file sorted by id, a text column's min/max span
+    nearly every value in every row group, so they could prune nothing, yet long values
+    (descriptions, documents) would make the footer, which every lookup reads, many times
+    larger."""
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_list)
+    return [
+        f.name for f in schema if f.name == sort_key or not any(test(f.type) for test in text)
+    ]
+
+
 def sorted_batches(path: str, key: str, rows: int = ROW_GROUP_ROWS) -> Iterator[pa.RecordBatch]:
     """The rows of the local parquet file `path` ordered by `key` (byte order, nulls last, the
     order of parquet's string statistics), in batches of about `rows`. DuckDB sorts out of core:
@@ -453,7 +465,13 @@ class PartitionWriter:
             fs, path = pafs.LocalFileSystem(), os.path.join(self._spool_dir, "unsorted.parquet")
             self._spool_path = path
         self._stream = fs.open_output_stream(path)
-        self._writer = pq.ParquetWriter(self._stream, self.schema, compression=COMPRESSION)
+        self._writer = pq.ParquetWriter(
+            self._stream,
+            self.schema,
+            compression=COMPRESSION,
+            # the spool is read once, whole, by the sort: no statistics needed
+            write_statistics=sort_key is None,
+        )
         self.rows = 0
         self.bytes = 0
         self._result: WriteResult | None = None
@@ -498,7 +516,12 @@ class PartitionWriter:
         """Spool -> the real file, sorted by `sort_key`, one row group per `ROW_GROUP_ROWS`."""
         assert self.sort_key is not None
         with self._final_fs.open_output_stream(self._final_path) as out:
-            writer = pq.ParquetWriter(out, self.schema, compression=COMPRESSION)
+            writer = pq.ParquetWriter(
+                out,
+                self.schema,
+                compression=COMPRESSION,
+                write_statistics=statistics_columns(self.schema, self.sort_key),
+            )
             pending: list[pa.Table] = []
             buffered = 0
             for batch in sorted_batches(self._spool_path, self.sort_key):
