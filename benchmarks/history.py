@@ -84,7 +84,9 @@ class Universe:
         self.license = rng.integers(0, len(LICENSES), total)
         self.license_flip = rng.integers(0, 40 * days + 1, total)  # day a license changes
         self.gated_flip = rng.integers(0, 60 * days + 1, total)
-        self.unavailable_until = np.where(rng.random(total) < 0.2, rng.integers(0, days + 5, total), -1)
+        self.unavailable_until = np.where(
+            rng.random(total) < 0.2, rng.integers(0, days + 5, total), -1
+        )
         # text pieces drawn per row: varied enough that zstd cannot fold the column away, as
         # real descriptions and documents do not fold (64 hex chars each, 65,536 of them)
         self.pieces = pa.array([rng.bytes(32).hex() for _ in range(65_536)])
@@ -97,9 +99,7 @@ class Universe:
 
 def _write(store: LakeStore, table: str, date: str, columns: dict[str, Any], schema: pa.Schema):
     n = len(next(iter(columns.values())))
-    arrays = [
-        columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in schema
-    ]
+    arrays = [columns[f.name] if f.name in columns else pa.nulls(n, f.type) for f in schema]
     data = pa.Table.from_arrays(arrays, schema=schema)
     path = store.part_path(table, date)
     store.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
@@ -135,6 +135,7 @@ def generate_day(store: LakeStore, u: Universe, day: int) -> int:
             "datetime64[ms]"
         )
     ).cast(pa.timestamp("ms", tz="UTC"))
+
     def text(k: int) -> pa.Array:
         """`k` pieces per row: fixed for a dataset (its index picks them), ~65*k bytes."""
         picks = [u.pieces.take(pa.array((present * (7 + j) + j * 977) % 65_536)) for j in range(k)]
@@ -304,7 +305,9 @@ def main() -> None:
                 "lake_bytes": size,
                 "generate_and_derive_s": r(generate_s, 1),
                 "changes_wall_s": r(m["changes_wall_s"]),
-                "changes_wall_s_median_all_days": r(float(np.median(changes_s)) if changes_s else None),
+                "changes_wall_s_median_all_days": r(
+                    float(np.median(changes_s)) if changes_s else None
+                ),
                 "changes_events": m["changes_events"],
                 "changes_by_kind": m["changes_by_kind"],
                 "history_lookup_s": r(m["history_lookup_s"]),

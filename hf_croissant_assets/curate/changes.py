@@ -85,7 +85,9 @@ def register_partition(
     if store.is_s3:
         con.register(name, ds.dataset(path, format="parquet", filesystem=store.fs))
     else:
-        con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({_literal(path)})')
+        con.execute(
+            f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({_literal(path)})'
+        )
 
 
 def _events_sql(factor: float) -> str:

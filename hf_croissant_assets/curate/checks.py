@@ -175,8 +175,7 @@ def events_match_snapshots(store: LakeStore, date: str, parquet: pq.ParquetFile)
         return CheckOutcome(
             name,
             False,
-            f"previous_date values {sorted(prevs)} != the newest earlier snapshot "
-            f"{expected_prev}",
+            f"previous_date values {sorted(prevs)} != the newest earlier snapshot {expected_prev}",
             {"events": events.num_rows},
         )
     assert expected_prev is not None

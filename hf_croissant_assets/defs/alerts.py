@@ -113,9 +113,7 @@ def build_alert_sensors() -> list[SensorDefinition]:
     def changes_alert_sensor(
         context: RunStatusSensorContext, alerts: AlertResource, lake: LakeResource
     ) -> SkipReason | None:
-        posted = _post_days(
-            context.instance, context.dagster_run.run_id, alerts, lake, context.log
-        )
+        posted = _post_days(context.instance, context.dagster_run.run_id, alerts, lake, context.log)
         return None if posted else SkipReason("the run produced no hf_dataset_changes day")
 
     @run_failure_sensor(

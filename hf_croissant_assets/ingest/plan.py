@@ -131,10 +131,7 @@ def plan_day(
         .then(1)
         .when(
             (pl.col("status") == NOT_AVAILABLE_STATUS)
-            & (
-                (pl.col("created_at") >= recent_since)
-                | (pl.col("last_modified") >= recent_since)
-            )
+            & ((pl.col("created_at") >= recent_since) | (pl.col("last_modified") >= recent_since))
         )
         .then(2)
         .when(pl.col("request_time") < stale_before)

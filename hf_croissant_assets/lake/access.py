@@ -300,9 +300,7 @@ HISTORY_CROISSANT_COLUMNS: dict[str, str] = {
 }
 
 
-def _range_files(
-    s: LakeStore, table: str, start: DateArg, end: DateArg
-) -> dict[str, str]:
+def _range_files(s: LakeStore, table: str, start: DateArg, end: DateArg) -> dict[str, str]:
     """{day: path} of `table`'s partitions within [start, end] (either bound may be None)."""
     lo, hi = _day(start), _day(end)
     for name, value in (("start", lo), ("end", hi)):
@@ -353,8 +351,9 @@ def history(
     croissant = pl.from_arrow(
         _lookup(s, "hf_croissant", _range_files(s, "hf_croissant", start, end), dataset,
                 list(HISTORY_CROISSANT_COLUMNS))
-    ).rename(HISTORY_CROISSANT_COLUMNS)  # fmt: skip
+    )  # fmt: skip
     assert isinstance(listing, pl.DataFrame) and isinstance(croissant, pl.DataFrame)
+    croissant = croissant.rename(HISTORY_CROISSANT_COLUMNS)
     events = history_events(dataset, start, end, lake=s)
     kinds = events.group_by("date").agg(pl.col("change").alias("changes"))
     frame = (
@@ -385,9 +384,7 @@ def history_events(
                     ["change", "before", "after", "previous_date"])  # fmt: skip
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    return frame.select("date", "change", "before", "after", "previous_date").sort(
-        "date", "change"
-    )
+    return frame.select("date", "change", "before", "after", "previous_date").sort("date", "change")
 
 
 # -- DuckDB -------------------------------------------------------------------------------------

@@ -414,9 +414,7 @@ def statistics_columns(schema: pa.Schema, sort_key: str) -> list[str]:
     (descriptions, documents) would make the footer, which every lookup reads, many times
     larger."""
     text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_list)
-    return [
-        f.name for f in schema if f.name == sort_key or not any(test(f.type) for test in text)
-    ]
+    return [f.name for f in schema if f.name == sort_key or not any(test(f.type) for test in text)]
 
 
 def sorted_batches(path: str, key: str, rows: int = ROW_GROUP_ROWS) -> Iterator[pa.RecordBatch]:

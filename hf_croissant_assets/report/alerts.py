@@ -84,7 +84,9 @@ def summarize_day(store: LakeStore, date: str, watch: list[str] | None = None) -
     counts = dict.fromkeys(CHANGE_KINDS, 0)
     for item in events.column("change").value_counts().to_pylist():
         counts[item["values"]] = item["counts"]
-    prev = events.column("previous_date").drop_null().unique().to_pylist() if events.num_rows else []
+    prev = (
+        events.column("previous_date").drop_null().unique().to_pylist() if events.num_rows else []
+    )
     previous = prev[0].isoformat() if prev else None
     if previous is None and not events.num_rows:
         full = store.read_table("hf_dataset_changes", date, columns=["previous_date"])
@@ -97,6 +99,8 @@ def summarize_day(store: LakeStore, date: str, watch: list[str] | None = None) -
 
 def _plain(value: object) -> str:
     """Untrusted text as one short line with Slack's control characters neutralised."""
+    if value is None:
+        return "-"
     text = " ".join(str(value).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
@@ -136,7 +140,8 @@ def validate_webhook_url(url: str) -> str:
 
 def post(url: str, payload: dict[str, str], timeout_s: float = 10.0) -> int:
     """POST `payload` as JSON; the HTTP status. AlertError (without the URL) on any failure."""
-    request = urllib.request.Request(
+    # validate_webhook_url admits http(s) only, so neither call can open file: or custom schemes
+    request = urllib.request.Request(  # noqa: S310
         validate_webhook_url(url),
         data=json.dumps(payload).encode(),
         headers={"Content-Type": "application/json"},

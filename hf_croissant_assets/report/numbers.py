@@ -223,7 +223,7 @@ def _changes(con, store: LakeStore, date: str) -> dict[str, Any]:
     }  # fmt: skip
     if not store.exists("hf_dataset_changes", date):
         return out
-    day = "\"date\" = ?::DATE"
+    day = '"date" = ?::DATE'
     for kind, n, prev in _rows(
         con,
         f"SELECT change, count(*), max(previous_date) FROM hf_dataset_changes WHERE {day} "

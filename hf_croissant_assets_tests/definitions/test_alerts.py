@@ -14,9 +14,9 @@ import pyarrow as pa
 import pytest
 from dagster import DagsterInstance, build_run_status_sensor_context, materialize
 
+from hf_croissant_assets.definitions import build_definitions
 from hf_croissant_assets.defs.alerts import AlertResource, build_alert_sensors, produced_days
 from hf_croissant_assets.defs.resources import LakeResource
-from hf_croissant_assets.definitions import build_definitions
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.report.alerts import AlertError, day_message, parse_watch, post
 from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS
@@ -51,7 +51,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 outer.bodies.append(json.loads(self.rfile.read(length)))
                 outer.paths.append(self.path)

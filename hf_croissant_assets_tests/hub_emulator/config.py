@@ -76,9 +76,7 @@ class EmulatorConfig:
         """Normalise container types and reject values that make no sense (names the field)."""
         self.fault_rate = {str(k): float(v) for k, v in dict(self.fault_rate).items()}
         self.fail_always = {str(k): int(v) for k, v in dict(self.fail_always).items()}
-        self.listing_overrides = {
-            str(k): dict(v) for k, v in dict(self.listing_overrides).items()
-        }
+        self.listing_overrides = {str(k): dict(v) for k, v in dict(self.listing_overrides).items()}
         self.fault_endpoints = tuple(self.fault_endpoints)
         self.accepted_tokens = frozenset(self.accepted_tokens)
         self.write_tokens = frozenset(self.write_tokens)

@@ -53,8 +53,9 @@ def _write(store: LakeStore, day_index: int, day: Date) -> None:
                 "gated": ["false"] * n,
                 "sha": [f"sha{day_index // 3}-{k}" for k in range(n)],
                 # a wide column, as real descriptions are: what skipping a row group saves
-                "description": [hashlib.sha512(f"{k}-{day_index}".encode()).hexdigest() * 2
-                                for k in range(n)],  # fmt: skip
+                "description": [
+                    hashlib.sha512(f"{k}-{day_index}".encode()).hexdigest() * 2 for k in range(n)
+                ],
             },
             HF_DATASETS,
         ),
@@ -96,8 +97,12 @@ def _independent(store: LakeStore, dataset: str) -> list[dict]:
     """Each day's whole file read and searched in Python: no statistics, no pushdown."""
     out = []
     for day in store.dates("hf_datasets"):
-        rows = [r for r in store.read_table("hf_datasets", day).to_pylist() if r["dataset"] == dataset]
-        cro = [r for r in store.read_table("hf_croissant", day).to_pylist() if r["dataset"] == dataset]
+        rows = [
+            r for r in store.read_table("hf_datasets", day).to_pylist() if r["dataset"] == dataset
+        ]
+        cro = [
+            r for r in store.read_table("hf_croissant", day).to_pylist() if r["dataset"] == dataset
+        ]
         for r in rows:
             out.append((Date.fromisoformat(day), r["downloads"], r["likes"], r["license"],
                         r["sha"], cro[0]["status"] if cro else None))  # fmt: skip

@@ -129,8 +129,7 @@ def test_publish_then_bootstrap_a_new_lake_fetches_only_what_changed(tmp_path):
             local = Path(store_a.part_path(table, DAY1)).read_bytes()
             assert files[f"data/{table}/date={DAY1}/part-0.parquet"] == local
         assert exported["bytes_published"].value == sum(
-            len(files[f"data/{t}/date={DAY1}/part-0.parquet"])
-            for t in publish.PUBLISHED_TABLES
+            len(files[f"data/{t}/date={DAY1}/part-0.parquet"]) for t in publish.PUBLISHED_TABLES
         )
         assert exported["rows"].value == {
             "hf_datasets": 1000,
@@ -236,9 +235,7 @@ def test_dataset_card_front_matter_and_body():
             },
             {
                 "config_name": "hf_dataset_changes",
-                "data_files": [
-                    {"split": "train", "path": "data/hf_dataset_changes/*/*.parquet"}
-                ],
+                "data_files": [{"split": "train", "path": "data/hf_dataset_changes/*/*.parquet"}],
             },
         ],
     }
