@@ -11,6 +11,12 @@ from __future__ import annotations
 import dagster as dg
 from dagster import AssetsDefinition, Definitions, EnvVar
 
+from hf_croissant_assets.defs.alerts import (
+    AlertResource,
+    build_alert_sensors,
+    with_freshness,
+)
+from hf_croissant_assets.defs.changes import build_changes_assets
 from hf_croissant_assets.defs.hub import build_hub_assets
 from hf_croissant_assets.defs.jobs import build_jobs
 from hf_croissant_assets.defs.lake import build_lake_assets
@@ -51,10 +57,15 @@ def build_resources(settings: Settings) -> dict[str, object]:
             max_duration_s=settings.max_duration_s,
             refresh_after_days=settings.refresh_days,
             bootstrap_repo=settings.bootstrap_repo,
+            recheck_unavailable_days=settings.recheck_unavailable_days,
         ),
         "lake": LakeResource(uri=settings.lake, row_drop_tolerance=settings.row_drop_tolerance),
         "duckdb": DuckDBResource(path=settings.duckdb),
     }
+    if settings.alert_webhook_set:
+        resources["alerts"] = AlertResource(
+            webhook_url=EnvVar(env_name("alert_webhook_set")), watch=settings.alert_watch
+        )
     if settings.athena_database:
         resources["athena"] = AthenaResource(
             database=settings.athena_database,
@@ -82,6 +93,7 @@ def build_assets(settings: Settings) -> list[AssetsDefinition]:
     return [
         *build_hub_assets(partitions),
         *build_lake_assets(partitions),
+        *build_changes_assets(partitions, settings.downloads_jump_factor),
         athena_tables if settings.athena_database else duckdb_tables,
         *build_report_assets(partitions),
         *(build_share_assets(partitions) if settings.publish_repo else []),
@@ -92,10 +104,12 @@ def build_definitions(settings: Settings) -> Definitions:
     partitions = daily_partitions(settings.start_date)
     jobs = build_jobs(partitions)
     daily_snapshot_job = jobs[0]
+    alert_sensors = build_alert_sensors() if settings.alert_webhook_set else []
     return Definitions(
-        assets=build_assets(settings),
+        assets=with_freshness(build_assets(settings), settings.freshness_deadline_hour),
         jobs=jobs,
         schedules=[build_daily_schedule(daily_snapshot_job, settings.schedule_hour)],
+        sensors=alert_sensors,
         resources=build_resources(settings),
     )
 

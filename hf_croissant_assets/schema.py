@@ -156,6 +156,33 @@ CROISSANT_PARSED = pa.schema(
 #: `hf_croissant`: the raw record followed by the typed columns.
 HF_CROISSANT = pa.schema(list(CROISSANT_RECORDS) + list(CROISSANT_PARSED))
 
+#: The kinds of `hf_dataset_changes.change`, in the order reports list them
+#: (`curate/changes.py` defines what each means).
+CHANGE_KINDS: tuple[str, ...] = (
+    "created",
+    "deleted",
+    "updated",
+    "license_changed",
+    "gated_changed",
+    "disabled_changed",
+    "croissant_appeared",
+    "croissant_disappeared",
+    "croissant_changed",
+    "croissant_status_changed",
+    "downloads_jump",
+)
+
+#: `hf_dataset_changes`: one row per event between a day and the newest earlier snapshot.
+HF_DATASET_CHANGES = pa.schema(
+    [
+        _field("dataset", pa.string(), "dataset id"),
+        _field("change", pa.string(), "event kind: " + ", ".join(CHANGE_KINDS)),
+        _field("before", pa.string(), "value on previous_date (null if absent)"),
+        _field("after", pa.string(), "value on the day (null if absent)"),
+        _field("previous_date", pa.date32(), "the newest earlier snapshot compared with"),
+    ]
+)
+
 
 @dataclass(frozen=True)
 class LakeDataset:
@@ -167,6 +194,9 @@ class LakeDataset:
     schema: pa.Schema
     #: True for the tables exposed through DuckDB / Athena; False for raw inputs.
     is_table: bool
+    #: Column each partition file is sorted by (row groups then hold disjoint id ranges, so a
+    #: filter on one id reads one row group per day); None: written in arrival order.
+    sort_key: str | None = None
 
 
 #: Every partitioned dataset in the lake: the one registry (the store, the SQL engines, the
@@ -174,11 +204,20 @@ class LakeDataset:
 LAKE_DATASETS: dict[str, LakeDataset] = {
     d.name: d
     for d in (
-        LakeDataset("hf_datasets", "hf_datasets", HF_DATASETS, is_table=True),
-        LakeDataset("hf_croissant", "hf_croissant", HF_CROISSANT, is_table=True),
+        LakeDataset("hf_datasets", "hf_datasets", HF_DATASETS, is_table=True, sort_key="dataset"),
+        LakeDataset(
+            "hf_croissant", "hf_croissant", HF_CROISSANT, is_table=True, sort_key="dataset"
+        ),
         LakeDataset("raw_listing", "_raw/listing", RAW_LISTING, is_table=False),
         LakeDataset(
             "croissant_records", "_raw/croissant_records", CROISSANT_RECORDS, is_table=False
+        ),
+        LakeDataset(
+            "hf_dataset_changes",
+            "hf_dataset_changes",
+            HF_DATASET_CHANGES,
+            is_table=True,
+            sort_key="dataset",
         ),
     )
 }

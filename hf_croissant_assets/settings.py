@@ -112,6 +112,14 @@ class Settings(BaseSettings):
         description="Accept a listing whose size fell beyond HF_CROISSANT_ROW_DROP_TOLERANCE "
         "below the previous day's (a real mass deletion). Set it for one run, then unset it.",
     )
+    recheck_unavailable_days: float = Field(
+        3.0,
+        ge=0,
+        le=365,
+        description="A Croissant 400 (not available yet) of a dataset created or modified within "
+        "this many days is re-fetched daily, so a document that appears is seen the next day "
+        "(0 = only when stale).",
+    )
 
     # -- the lake and the SQL engines ----------------------------------------------------------
     lake: str = Field(
@@ -146,6 +154,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("AWS_REGION", "aws_region"),
         description="AWS region (standard AWS variable) for S3 and Athena.",
     )
+    downloads_jump_factor: float = Field(
+        2.0,
+        gt=1,
+        le=1_000_000,
+        description="hf_dataset_changes reports a downloads_jump when a dataset's 30-day "
+        "downloads grow at least this many times (and by at least 100) since the previous "
+        "snapshot.",
+    )
 
     # -- the calendar ---------------------------------------------------------------------------
     start_date: date = Field(date(2026, 1, 1), description="First daily partition (UTC).")
@@ -176,6 +192,29 @@ class Settings(BaseSettings):
         366, ge=1, le=3660, description="Most days one `hf-croissant backfill` range may span."
     )
 
+    # -- alerts -----------------------------------------------------------------------------------
+    alert_webhook_set: bool = Field(
+        False,
+        validation_alias=AliasChoices("HF_CROISSANT_ALERT_WEBHOOK_URL", "alert_webhook_set"),
+        description="Webhook URL (Slack-compatible incoming webhook) that gets each produced "
+        "day's change summary and any failed run; a secret: read at run time only, never logged "
+        "or stored. Unset = no alert sensors.",
+        json_schema_extra={"default_doc": "unset"},
+    )
+    alert_watch: str | None = Field(
+        None,
+        description="Comma-separated dataset ids (owner/name) and authors (owner) whose events "
+        "alone are posted; unset = every event counts.",
+    )
+    freshness_deadline_hour: int = Field(
+        23,
+        ge=0,
+        le=23,
+        description="UTC hour by which hf_datasets, hf_croissant and hf_dataset_changes must "
+        "have been materialized within the last 24 h; after it the UI shows a late table as "
+        "failing its freshness policy.",
+    )
+
     # -- validation -------------------------------------------------------------------------------
 
     @field_validator("hf_endpoint")
@@ -188,7 +227,16 @@ class Settings(BaseSettings):
         except HubConfigError as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("hf_token_set", mode="before")
+    @field_validator("alert_watch")
+    @classmethod
+    def _watch(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from hf_croissant_assets.report.alerts import parse_watch
+
+        return ",".join(parse_watch(value))
+
+    @field_validator("hf_token_set", "alert_webhook_set", mode="before")
     @classmethod
     def _token(cls, value: Any) -> bool:
         # Only whether a token is present is kept: the token itself stays in the environment.
@@ -329,7 +377,9 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if loc and loc[0] in Settings.model_fields:
             field = loc[0]
-            shown = "set" if field == "hf_token_set" else repr(values.get(field))
+            shown = (
+                "set" if field in ("hf_token_set", "alert_webhook_set") else repr(values.get(field))
+            )
             problems.append(f"{env_name(field)}={shown}: {message}")
         elif loc:
             problems.append(f"{'.'.join(loc)}: {message}")

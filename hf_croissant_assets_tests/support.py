@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hf_croissant_assets.defs.changes import build_changes_assets
 from hf_croissant_assets.defs.hub import build_hub_assets
 from hf_croissant_assets.defs.lake import build_lake_assets
 from hf_croissant_assets.defs.partitions import daily_partitions
@@ -31,6 +32,7 @@ PARTITIONS = daily_partitions(DEFAULT_SETTINGS.start_date)
 
 hf_dataset_listing, croissant_records = build_hub_assets(PARTITIONS)
 hf_datasets, hf_croissant = build_lake_assets(PARTITIONS)
+(hf_dataset_changes,) = build_changes_assets(PARTITIONS)
 duckdb_tables, athena_tables = build_warehouse_assets(PARTITIONS)
 (daily_report,) = build_report_assets(PARTITIONS)
 (hf_hub_export,) = build_share_assets(PARTITIONS)

@@ -130,6 +130,7 @@ def build_hub_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
                         refresh_after_days=crawl.refresh_after_days,
                         batch_size=crawl.batch_size,
                         tolerance=lake.row_drop_tolerance,
+                        recheck_unavailable_days=crawl.recheck_unavailable_days,
                         logger=context.log,
                     )
 

@@ -24,6 +24,7 @@ PREVIEW_COLUMNS = {
         "record_set_count",
         "request_time",
     ],
+    "hf_dataset_changes": ["dataset", "change", "before", "after", "previous_date"],
 }
 
 

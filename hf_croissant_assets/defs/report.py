@@ -24,7 +24,7 @@ def _image(name: str, png: bytes) -> MetadataValue:
 def build_report_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     @asset(
         partitions_def=partitions,
-        deps=["hf_datasets", "hf_croissant"],
+        deps=["hf_datasets", "hf_croissant", "hf_dataset_changes"],
         group_name="reports",
         kinds={"python", "duckdb"},
         description="Daily report with charts, computed from every snapshot up to day D: datasets "
@@ -50,6 +50,7 @@ def build_report_assets(partitions: PartitionsDefinition) -> list[AssetsDefiniti
                 "croissant_status": MetadataValue.json(report.croissant_status),
                 "gated": MetadataValue.json(report.gated),
                 "growth_per_day": MetadataValue.json(report.growth),
+                "changes": MetadataValue.json(report.changes),
                 "snapshots": len(report.snapshots),
                 "notes": MetadataValue.json(report.notes),
             }

@@ -160,6 +160,10 @@ class CrawlSettings(ConfigurableResource):
     bootstrap_repo: str | None = Field(
         default=default("bootstrap_repo"), description=env_name("bootstrap_repo")
     )
+    recheck_unavailable_days: float = Field(
+        default=default("recheck_unavailable_days"),
+        description=env_name("recheck_unavailable_days"),
+    )
 
     def budget(self) -> Budget:
         return Budget(max_requests=self.max_requests, max_duration_s=self.max_duration_s)

@@ -15,13 +15,13 @@ from dagster import (
 )
 
 from hf_croissant_assets.defs.resources import CrawlSettings, HfPublishResource, LakeResource
-from hf_croissant_assets.share.publish import publish_day
+from hf_croissant_assets.share.publish import PUBLISHED_TABLES, publish_day
 
 
 def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     @asset(
         partitions_def=partitions,
-        deps=["hf_datasets", "hf_croissant"],
+        deps=list(PUBLISHED_TABLES),
         group_name="share",
         kinds={"huggingface", "parquet"},
         description="The day's `hf_datasets` and `hf_croissant` partitions published to the Hub "

@@ -23,7 +23,7 @@ ATHENA_STATE = "_warehouse/athena.json"
 def build_warehouse_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     @asset(
         partitions_def=partitions,
-        deps=["hf_datasets", "hf_croissant"],
+        deps=list(TABLES),
         group_name="warehouse",
         kinds={"duckdb"},
         description="DuckDB views `hf_datasets`, `hf_croissant` over every partition of the lake, in "
@@ -58,7 +58,7 @@ def build_warehouse_assets(partitions: PartitionsDefinition) -> list[AssetsDefin
 
     @asset(
         partitions_def=partitions,
-        deps=["hf_datasets", "hf_croissant"],
+        deps=list(TABLES),
         group_name="warehouse",
         kinds={"athena"},
         description="Athena tables `hf_datasets`, `hf_croissant` over the S3 lake (AWS mode). The "

@@ -309,6 +309,7 @@ async def crawl_croissant(
     batch_size: int = 1000,
     tolerance: float = 0.2,
     logger: logging.Logger | Any = log,
+    recheck_unavailable_days: float = 3.0,
 ) -> CrawlResult:
     """Plan, fetch (resuming staged progress), then publish the day's complete records.
 
@@ -316,7 +317,13 @@ async def crawl_croissant(
     complete, so a same-day re-run fetches only what failed (`plan.trustworthy_base`)."""
     started = time.monotonic()
     budget = budget or Budget()
-    plan = plan_day(store, date, refresh_after_days=refresh_after_days, tolerance=tolerance)
+    plan = plan_day(
+        store,
+        date,
+        refresh_after_days=refresh_after_days,
+        recheck_unavailable_days=recheck_unavailable_days,
+        tolerance=tolerance,
+    )
     logger.info(
         f"croissant {date}: {plan.listed} listed, previous snapshot {plan.previous_date}, "
         f"candidates {plan.counts}"

@@ -5,7 +5,10 @@ A full crawl is ~500k requests (~33 h on a free token), so each day fetches, in 
 0. datasets never fetched (no earlier row, or a row with null status),
 1. datasets whose `sha` or `lastModified` differ from those recorded when their document was
    fetched, and documents whose last fetch failed transiently (429/5xx/no answer),
-2. the stalest documents older than `refresh_after_days`, oldest first,
+2. datasets whose last answer was 400 ("not available": the Hub is still converting) and that
+   were created or modified within `recheck_unavailable_days` of the day, so a Croissant that
+   appears is seen the next day instead of when the 400 goes stale,
+3. the stalest documents older than `refresh_after_days`, oldest first,
 
 up to the run's budget. Every other listed dataset keeps its row from the newest earlier snapshot
 (not necessarily yesterday), with its original `request_time`; a dataset never fetched gets a row
@@ -34,7 +37,14 @@ from hf_croissant_assets.settings import DEFAULT_REFRESH_DAYS
 log = logging.getLogger(__name__)
 
 TRANSIENT_STATUSES = tuple(sorted(RETRY_STATUSES))
-PRIORITY_NAMES = {0: "never_fetched", 1: "changed_or_failed", 2: "stale"}
+PRIORITY_NAMES = {
+    0: "never_fetched",
+    1: "changed_or_failed",
+    2: "recently_unavailable",
+    3: "stale",
+}
+#: The Croissant endpoint's answer while the Hub has not converted a dataset yet.
+NOT_AVAILABLE_STATUS = 400
 
 
 @dataclass
@@ -59,7 +69,8 @@ def _frame(table: pa.Table) -> pl.DataFrame:
 
 
 def read_listing(store: LakeStore, date: str) -> pl.DataFrame:
-    """Today's listed datasets with the repo's `sha` and `lastModified`, one row per id."""
+    """Today's listed datasets with the repo's `sha`, `lastModified` and `createdAt`, one row
+    per id."""
     raw = _frame(store.read_table("raw_listing", date, columns=["id", "item"]))
     return raw.select(
         pl.col("id").alias("dataset"),
@@ -68,6 +79,10 @@ def read_listing(store: LakeStore, date: str) -> pl.DataFrame:
         .str.json_path_match("$.lastModified")
         .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
         .alias("last_modified"),
+        pl.col("item")
+        .str.json_path_match("$.createdAt")
+        .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
+        .alias("created_at"),
     ).unique("dataset", keep="first", maintain_order=True)
 
 
@@ -122,6 +137,7 @@ def plan_day(
     date: str,
     *,
     refresh_after_days: float = DEFAULT_REFRESH_DAYS,
+    recheck_unavailable_days: float = 3.0,
     now: datetime | None = None,
     tolerance: float = 0.2,
 ) -> Plan:
@@ -130,6 +146,9 @@ def plan_day(
     previous = read_previous(store, previous_date)
     now = now or datetime.now(UTC)
     stale_before = (now - timedelta(days=refresh_after_days)).isoformat().replace("+00:00", "Z")
+    # "Recent" is relative to the end of the day being produced, not the wall clock.
+    day_end = datetime.fromisoformat(date).replace(tzinfo=UTC) + timedelta(days=1)
+    recent_since = day_end - timedelta(days=recheck_unavailable_days)
 
     previous = previous.with_columns(pl.lit(True).alias("_in_previous"))
     joined = listing.join(previous, on="dataset", how="left", suffix="_prev")
@@ -142,8 +161,13 @@ def plan_day(
             | pl.col("status").is_in(TRANSIENT_STATUSES)
         )
         .then(1)
-        .when(pl.col("request_time") < stale_before)
+        .when(
+            (pl.col("status") == NOT_AVAILABLE_STATUS)
+            & ((pl.col("created_at") >= recent_since) | (pl.col("last_modified") >= recent_since))
+        )
         .then(2)
+        .when(pl.col("request_time") < stale_before)
+        .then(3)
         .otherwise(None)
         .alias("priority")
     )

@@ -28,6 +28,7 @@ CHARTS: tuple[str, ...] = (
     "gated.png",
     "movers_7.png",
     "movers_30.png",
+    "changes.png",
 )
 LABEL_MAX = 40
 
@@ -236,6 +237,27 @@ def _chart_movers(numbers: ReportNumbers, window: int) -> bytes:
     return _png(fig)
 
 
+def _chart_changes(numbers: ReportNumbers) -> bytes:
+    """Events by kind on the day, and the top license changes (before -> after)."""
+    changes = numbers.changes or {}
+    counts: dict[str, int] = changes.get("counts") or {}
+    since = changes.get("previous_date")
+    title = f"What changed on {numbers.date}" + (f" (vs {since})" if since else "")
+    fig = _figure(title)
+    ax1, ax2 = fig.subplots(1, 2)
+    kinds = [k for k, n in counts.items() if n]
+    _barh(ax1, kinds, [counts[k] for k in kinds], "#4c72b0", f"events ({sum(counts.values()):,})")
+    lic = changes.get("license_changes") or []
+    _barh(
+        ax2,
+        [f"{_short_license(r['before'])} > {_short_license(r['after'])}" for r in lic],
+        [r["datasets"] for r in lic],
+        "#dd8452",
+        f"license changes; new with Croissant: {changes.get('new_with_croissant_total', 0):,}",
+    )
+    return _png(fig)
+
+
 def render_charts(numbers: ReportNumbers) -> dict[str, bytes]:
     """Every chart of CHARTS as PNG bytes (headless; untrusted text never parsed)."""
     import matplotlib
@@ -250,4 +272,31 @@ def render_charts(numbers: ReportNumbers) -> dict[str, bytes]:
             "gated.png": _chart_gated(numbers),
             "movers_7.png": _chart_movers(numbers, 7),
             "movers_30.png": _chart_movers(numbers, 30),
+            "changes.png": _chart_changes(numbers),
         }
+
+
+def history_chart(dataset: str, timeline: list[dict[str, Any]]) -> bytes:
+    """One dataset's downloads (30-day) and likes per snapshot, as PNG (`hf-croissant history
+    --chart`); `timeline` is `lake.history(...)` as dicts."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC), warnings.catch_warnings():  # type: ignore[arg-type]
+        warnings.filterwarnings("ignore", message=r".*[Gg]lyph .* missing.*")
+        fig = _figure(f"{safe_label(dataset, 80)}: downloads and likes per snapshot")
+        ax = fig.add_subplot()
+        if not timeline:
+            _placeholder(ax, "in no snapshot")
+            return _png(fig)
+        days = [r["date"] for r in timeline]
+        ax.plot(days, [r["downloads"] for r in timeline], color="#4c72b0", marker=".",
+                label="downloads (30 days)")  # fmt: skip
+        ax.set_ylabel("downloads")
+        _count_axis(ax.yaxis)
+        ax2 = ax.twinx()
+        ax2.plot(days, [r["likes"] for r in timeline], color="#dd8452", marker=".", label="likes")
+        ax2.set_ylabel("likes")
+        _count_axis(ax2.yaxis)
+        fig.legend(loc="upper right", fontsize=7)
+        fig.autofmt_xdate()
+        return _png(fig)

@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The lake tables that are published, in this order.
-PUBLISHED_TABLES: tuple[str, ...] = ("hf_datasets", "hf_croissant")
+#: The lake tables that are published, in this order (every SQL table of the registry).
+PUBLISHED_TABLES: tuple[str, ...] = tuple(TABLES)
 CARD_PATH = "README.md"
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
@@ -269,8 +269,9 @@ def dataset_card(
         "## Layout and use",
         (
             "```\ndata/hf_datasets/date=YYYY-MM-DD/part-0.parquet\n"
-            "data/hf_croissant/date=YYYY-MM-DD/part-0.parquet\n```\n"
-            "The day lives in the path only (Hive style), not inside the files. Both configs of this "
+            "data/hf_croissant/date=YYYY-MM-DD/part-0.parquet\n"
+            "data/hf_dataset_changes/date=YYYY-MM-DD/part-0.parquet\n```\n"
+            "The day lives in the path only (Hive style), not inside the files. The configs of this "
             "card cover every day; filter on the `date=` folder for one day.\n\n"
             "```python\nimport duckdb\n"
             "# one day\n"
@@ -288,6 +289,12 @@ def dataset_card(
         "### `hf_croissant`\n\nThe Croissant answer for each listed dataset, raw and untouched "
         "(`croissant`), followed by typed columns parsed from it.\n\n"
         + schema_markdown("hf_croissant"),
+        "### `hf_dataset_changes`\n\nWhat changed on the Hub: one row per event between the day "
+        "and the newest earlier snapshot (`previous_date`), derived from the two tables above — "
+        "created, deleted, updated (sha), license/gated/disabled changes, Croissant appeared, "
+        "disappeared, changed or changed status, downloads jumps. Files are sorted by `dataset`, "
+        "so a filter on one id reads one row group per day.\n\n"
+        + schema_markdown("hf_dataset_changes"),
         "## How the data was collected",
         (
             "- **Listing**: once per UTC day, every page of `GET /api/datasets` (followed through "

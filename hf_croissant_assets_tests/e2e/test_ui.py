@@ -44,8 +44,9 @@ EXPECTED_EDGES = {
     "croissant_records": {"hf_dataset_listing"},
     "hf_datasets": {"hf_dataset_listing"},
     "hf_croissant": {"croissant_records", "hf_datasets"},
-    "daily_report": {"hf_datasets", "hf_croissant"},
-    "duckdb_tables": {"hf_datasets", "hf_croissant"},
+    "hf_dataset_changes": {"hf_datasets", "hf_croissant"},
+    "daily_report": {"hf_datasets", "hf_croissant", "hf_dataset_changes"},
+    "duckdb_tables": {"hf_datasets", "hf_croissant", "hf_dataset_changes"},
 }
 
 
@@ -159,7 +160,7 @@ def test_lineage_graph_shows_every_asset_and_edge(webserver, page):
     page.wait_for_selector("text=hf_dataset_listing")
     _dismiss_welcome(page)
     for name in ["hf_dataset_listing", "croissant_records", "hf_datasets", "hf_croissant",
-                 "daily_report", "duckdb_tables"]:  # fmt: skip
+                 "hf_dataset_changes", "daily_report", "duckdb_tables"]:  # fmt: skip
         assert page.get_by_text(name, exact=True).first.is_visible(), name
     page.screenshot(path=str(ARTIFACTS / "lineage.png"))
 

@@ -52,6 +52,9 @@ class EmulatorConfig:
     fault_rate: dict[str, float] = field(default_factory=dict)  # kind -> probability / request
     fault_endpoints: tuple[str, ...] = ("list", "croissant")
     fail_always: dict[str, int] = field(default_factory=dict)  # id -> croissant status
+    # id -> listing fields that replace the generated ones (e.g. {"gated": "manual"} or new
+    # "tags"), for scripted churn the universe does not produce (license and gating changes).
+    listing_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeout_s: float = 30.0  # how long a "timeout" fault stalls
     accepted_tokens: frozenset[str] = frozenset()  # Bearer tokens that may read gated datasets
     # Hosted repos (create / commit / download, for publishing round trips): every token below
@@ -81,6 +84,7 @@ class EmulatorConfig:
         """Normalise container types and reject values that make no sense (names the field)."""
         self.fault_rate = {str(k): float(v) for k, v in dict(self.fault_rate).items()}
         self.fail_always = {str(k): int(v) for k, v in dict(self.fail_always).items()}
+        self.listing_overrides = {str(k): dict(v) for k, v in dict(self.listing_overrides).items()}
         self.fault_endpoints = tuple(self.fault_endpoints)
         self.accepted_tokens = frozenset(self.accepted_tokens)
         self.write_tokens = frozenset(self.write_tokens)

@@ -116,7 +116,7 @@ class HubEmulator(RepoHosting):
         u = self._universe()
         fields = frozenset(ALL_FIELDS)
         for i, c in u.iter_indices(d):
-            yield u.item(i, c, d, fields)
+            yield self._override(u.item(i, c, d, fields), fields)
 
     def dataset_ids(self, day: int | None = None) -> list[str]:
         d = self._day(day)
@@ -151,7 +151,14 @@ class HubEmulator(RepoHosting):
         i = u.index_of(dataset_id)
         if i is None or not u.exists(i, d):
             return None
-        return u.item(i, u.creation_day(i), d, frozenset(ALL_FIELDS))
+        return self._override(u.item(i, u.creation_day(i), d, frozenset(ALL_FIELDS)), ALL_FIELDS)
+
+    def _override(self, item: dict[str, Any], fields) -> dict[str, Any]:
+        """`listing_overrides` applied to one listing item (only the requested fields)."""
+        changes = self.config.listing_overrides.get(item["id"])
+        if changes:
+            item.update({k: v for k, v in changes.items() if k in fields})
+        return item
 
     def croissant_status(
         self, dataset_id: str, day: int | None = None, token: str | None = None
@@ -521,7 +528,7 @@ class HubEmulator(RepoHosting):
             item = u.item(i, cday, day, fields)
             if private and "private" in fields:
                 item["private"] = True
-            items.append(item)
+            items.append(self._override(item, fields) if c.listing_overrides else item)
             last_index = i
         if start == 0 and c.extra_ids:
             items += hostile.listing_extra(c.extra_ids, fields)
