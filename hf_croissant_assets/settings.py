@@ -389,4 +389,6 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
 
 
 if __name__ == "__main__":  # `python -m hf_croissant_assets.settings` prints the README table
-    pass
+    import sys
+
+    sys.stdout.write(markdown_table() + "\n")

@@ -30,6 +30,7 @@ from hf_croissant_assets_tests.support import (
     FAST_RETRY,
     croissant_records,
     hf_croissant,
+    hf_dataset_changes,
     hf_dataset_listing,
     hf_datasets,
     hf_hub_export,
@@ -238,7 +239,9 @@ def test_private_rows_are_never_published_and_gated_documents_not_by_default(lak
         resources["hf_publish"] = HfPublishResource(
             repo_id="hf-org/snap", token=write, endpoint=emu.base_url
         )
-        result = materialize([*FETCHING, hf_hub_export], partition_key=DAY, resources=resources)
+        result = materialize(
+            [*FETCHING, hf_dataset_changes, hf_hub_export], partition_key=DAY, resources=resources
+        )
         assert result.success
         store = LakeStore(str(lake_dir))
         lake_ids = set(

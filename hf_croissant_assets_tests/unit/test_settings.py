@@ -181,3 +181,15 @@ def test_ci_runs_exactly_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert "pytest" in ci
     assert f"\n{ci}\n" in (ROOT / "README.md").read_text()
+
+
+def test_the_settings_module_prints_the_readme_table():
+    proc = subprocess.run(
+        [sys.executable, "-m", "hf_croissant_assets.settings"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == settings.markdown_table()
