@@ -14,7 +14,7 @@ from dagster import AssetsDefinition, Definitions, EnvVar
 from hf_croissant_assets.defs.hub import build_hub_assets
 from hf_croissant_assets.defs.jobs import build_jobs
 from hf_croissant_assets.defs.lake import build_lake_assets
-from hf_croissant_assets.defs.partitions import daily_partitions
+from hf_croissant_assets.defs.partitions import daily_partitions, first_partition_day
 from hf_croissant_assets.defs.report import build_report_assets
 from hf_croissant_assets.defs.resources import (
     AthenaResource,
@@ -41,12 +41,14 @@ def build_resources(settings: Settings) -> dict[str, object]:
             concurrency=settings.concurrency,
             max_retries=settings.max_retries,
             grace_hours=settings.grace_hours,
+            preflight_settings=settings.model_dump_json(),
         ),
         "crawl": CrawlSettings(
             max_requests=settings.max_requests,
             max_duration_s=settings.max_duration_s,
             refresh_after_days=settings.refresh_days,
             bootstrap_repo=settings.bootstrap_repo,
+            progress_s=settings.progress_s,
         ),
         "lake": LakeResource(uri=settings.lake, row_drop_tolerance=settings.row_drop_tolerance),
         "duckdb": DuckDBResource(path=settings.duckdb),
@@ -72,7 +74,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
 def build_assets(settings: Settings) -> list[AssetsDefinition]:
     """Every asset of this deployment: Athena replaces the DuckDB views in AWS mode; the
     publishing asset exists only with a target repo."""
-    partitions = daily_partitions(settings.start_date)
+    partitions = daily_partitions(first_partition_day(settings.start_date, settings.lake))
     duckdb_tables, athena_tables = build_warehouse_assets(partitions)
     return [
         *build_hub_assets(partitions),
@@ -84,7 +86,7 @@ def build_assets(settings: Settings) -> list[AssetsDefinition]:
 
 
 def build_definitions(settings: Settings) -> Definitions:
-    partitions = daily_partitions(settings.start_date)
+    partitions = daily_partitions(first_partition_day(settings.start_date, settings.lake))
     jobs = build_jobs(partitions)
     daily_snapshot_job = jobs[0]
     return Definitions(

@@ -31,6 +31,8 @@ class DayOutcome:
     success: bool
     materialized: list[str]
     errors: dict[str, str]  # step -> root cause message
+    run_id: str = ""
+    interrupted: bool = False
 
 
 def _root_message(error: Any) -> str:
@@ -44,6 +46,7 @@ def run_day(
     selection: list[str] | None,
     instance: Any = None,
     settings: Settings | None = None,
+    verbose: bool = False,
 ) -> DayOutcome:
     """Materialize `selection` (asset names; None = all) for one day; never raises for failures.
 
@@ -62,8 +65,12 @@ def run_day(
     if unknown:
         raise ValueError(f"unknown asset(s) {unknown}; known: {sorted(keys)}")
     job_name = DAILY_SNAPSHOT if set(FETCHING_ASSETS) & set(wanted) else REDERIVE
-    job = defs.resolve_job_def(job_name)
+    from hf_croissant_assets.cli.console import cli_logger, logger_run_config
+
+    # The command's console shows the assets' messages, not Dagster's event stream.
+    job = defs.resolve_job_def(job_name).with_logger_defs({"console": cli_logger})
     result = job.execute_in_process(
+        run_config=logger_run_config(verbose),
         partition_key=day,
         instance=instance or DagsterInstance.get(),
         asset_selection=[AssetKey(name) for name in wanted],
@@ -78,7 +85,14 @@ def run_day(
         for e in result.all_events
         if e.is_step_failure
     }
-    return DayOutcome(day, result.success, materialized, errors)
+    interrupted = any(
+        e.event_type_value in ("RUN_CANCELED", "STEP_FAILURE")
+        and "interrupt" in str(e.message or "").lower()
+        for e in result.all_events
+    ) or any("interrupt" in message.lower() for message in errors.values())
+    return DayOutcome(
+        day, result.success, materialized, errors, result.run_id, interrupted and not result.success
+    )
 
 
 def derived_assets(settings: Settings) -> list[str]:

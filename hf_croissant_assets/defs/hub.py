@@ -116,6 +116,7 @@ def build_hub_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
                     refresh_after_days=crawl.refresh_after_days,
                     batch_size=crawl.batch_size,
                     logger=context.log,
+                    progress_every_s=crawl.progress_s,
                 )
 
         result = asyncio.run(run())

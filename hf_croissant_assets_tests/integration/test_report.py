@@ -16,7 +16,7 @@ from matplotlib import image as mpimg
 from hf_croissant_assets.defs.resources import HubResource, LakeResource
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.report.build import CHARTS, REPORT_JSON, build_report
-from hf_croissant_assets.report.charts import FIGSIZE, safe_label
+from hf_croissant_assets.report.charts import DPI, FIGSIZE, safe_label
 from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS
 from hf_croissant_assets_tests.support import (
     daily_report,
@@ -77,7 +77,8 @@ def lake(tmp_path: Path) -> tuple[LakeStore, Path]:
 
 
 def _assert_pngs(folder: Path) -> None:
-    width, height = (round(v * 80) for v in FIGSIZE)
+    width, height = (round(v * DPI) for v in FIGSIZE)
+    assert (width, height) == (1200, 600)
     for name in CHARTS:
         data = (folder / name).read_bytes()
         assert len(data) > 1000, name
