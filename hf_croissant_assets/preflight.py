@@ -225,16 +225,38 @@ def check_hub(
     ), None
 
 
-def check_publish(settings: Settings, token: str | None) -> Check | None:
+class _Whoami:
+    """What `share.publish.check_write_access` asks of an `HfApi`, answered from the whoami the
+    hub check already made: the same rules, without a second request (or huggingface_hub's own
+    start-up requests)."""
+
+    def __init__(self, endpoint: str, answer: dict[str, Any] | None) -> None:
+        self.endpoint = endpoint
+        self._answer = answer
+
+    def whoami(self, token: str | None = None) -> dict[str, Any]:
+        if self._answer is None:  # no valid token: publish's own check reports it
+            from hf_croissant_assets.share.publish import PublishTokenError
+
+            raise PublishTokenError(
+                f"{env_name('publish_repo')} needs a write token; {env_name('hf_token_set')} "
+                "is not valid"
+            )
+        return self._answer
+
+
+def check_publish(
+    settings: Settings, token: str | None, whoami: dict[str, Any] | None
+) -> Check | None:
     if not settings.publish_repo:
         return None
     from hf_croissant_assets.share.publish import PublishError, check_write_access
 
     try:
-        from huggingface_hub import HfApi
-
         who = check_write_access(
-            HfApi(endpoint=settings.hf_endpoint), settings.publish_repo, token
+            _Whoami(settings.hf_endpoint, whoami),  # type: ignore[arg-type]
+            settings.publish_repo,
+            token,
         )
     except PublishError as exc:
         return Check(
@@ -242,13 +264,6 @@ def check_publish(settings: Settings, token: str | None) -> Check | None:
             False,
             f"{' '.join(str(exc).split())}; fix: give {env_name('hf_token_set')} a write token "
             f"for {settings.publish_repo!r}, or unset {env_name('publish_repo')}",
-        )
-    except Exception as exc:  # network errors of huggingface_hub: reported, not raised
-        return Check(
-            "publish",
-            False,
-            f"cannot check write access to {env_name('publish_repo')}={settings.publish_repo!r}: "
-            f"{' '.join(str(exc).split())[:200]}",
         )
     return Check(
         "publish", True, f"{who.get('user')} may write to {settings.publish_repo} ({who['role']})"
@@ -283,7 +298,7 @@ def run_preflight(
         hub_check, report.whoami = check_hub(settings, token, timeout_s)
         report.checks.append(hub_check)
         if hub_check.ok:  # (an unreachable Hub is one problem, not two)
-            publish = check_publish(settings, token)
+            publish = check_publish(settings, token, report.whoami)
             if publish is not None:
                 report.checks.append(publish)
     return report

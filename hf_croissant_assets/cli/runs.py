@@ -18,6 +18,12 @@ def default_dagster_home() -> str:
         return str(cwd)
     home = cwd / "data" / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # without one, Dagster prints a warning and a telemetry banner
+        config.write_text(
+            "# Written by hf-croissant: the instance of command-line runs outside a checkout.\n"
+            "telemetry:\n  enabled: false\n"
+        )
     return str(home)
 
 

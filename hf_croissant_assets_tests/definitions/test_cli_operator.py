@@ -1,0 +1,254 @@
+"""No surprises for the operator: the real `hf-croissant` command, driven as a user would.
+
+Each test is one surprise a new user met: a setting that fails only after the crawl, an open
+DuckDB reader failing the run, a console drowned in Dagster events, a silent Ctrl-C, a date outside
+the partitions failing with Dagster's error, a run that ends without saying where the data is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from hf_croissant_assets_tests.hub_emulator import EmulatorConfig, running_emulator
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+WRITE_TOKEN, READ_TOKEN = "hf_write_token_123", "hf_read_token_456"
+
+
+def _env(tmp_path: Path, endpoint: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "DAGSTER_"))}
+    env |= {
+        "HF_ENDPOINT": endpoint,
+        "HF_CROISSANT_LAKE": str(tmp_path / "lake"),
+        "HF_CROISSANT_DUCKDB": str(tmp_path / "db" / "hf.duckdb"),
+        "HF_CROISSANT_MAX_RETRIES": "1",
+    }  # no DAGSTER_HOME: the command's own default (./data/dagster_home here)
+    return env | extra
+
+
+def _cli(env: dict[str, str], *args: str, cwd: Path, timeout: float = 300):
+    return subprocess.run(
+        [str(BIN / "hf-croissant"), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _emulator(**config):
+    return running_emulator(
+        EmulatorConfig(
+            datasets=config.pop("datasets", 200),
+            seed=3,
+            write_tokens=frozenset({WRITE_TOKEN}),
+            read_tokens=frozenset({READ_TOKEN}),
+            **config,
+        )
+    )
+
+
+def _problem_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("  ")]
+
+
+@pytest.mark.parametrize(
+    ("case", "setting"),
+    [
+        ("duckdb_under_a_file", "HF_CROISSANT_DUCKDB"),
+        ("duckdb_is_a_folder", "HF_CROISSANT_DUCKDB"),
+        ("duckdb_not_a_database", "HF_CROISSANT_DUCKDB"),
+        ("lake_is_a_file", "HF_CROISSANT_LAKE"),
+        ("read_only_publish_token", "HF_CROISSANT_PUBLISH_REPO"),
+        ("publish_without_token", "HF_CROISSANT_PUBLISH_REPO"),
+        ("rejected_token", "HF_TOKEN"),
+    ],
+)
+def test_a_misconfiguration_fails_before_the_first_hub_request(tmp_path, case, setting):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with _emulator() as emu:
+        env = _env(tmp_path, emu.base_url)
+        if case == "duckdb_under_a_file":
+            env["HF_CROISSANT_DUCKDB"] = str(blocker / "hf.duckdb")
+        elif case == "duckdb_is_a_folder":
+            env["HF_CROISSANT_DUCKDB"] = str(tmp_path)
+        elif case == "duckdb_not_a_database":
+            env["HF_CROISSANT_DUCKDB"] = str(blocker)
+        elif case == "lake_is_a_file":
+            env["HF_CROISSANT_LAKE"] = str(blocker)
+        elif case == "read_only_publish_token":
+            env |= {"HF_CROISSANT_PUBLISH_REPO": "hf-user/snap", "HF_TOKEN": READ_TOKEN}
+        elif case == "publish_without_token":
+            env |= {"HF_CROISSANT_PUBLISH_REPO": "hf-user/snap"}
+        elif case == "rejected_token":
+            env["HF_TOKEN"] = "hf_not_a_token"
+        proc = _cli(env, "snapshot", cwd=tmp_path)
+        assert emu.stats["requests"] == 0  # no listing, no Croissant request
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    problems = _problem_lines(proc.stderr)
+    assert len(problems) == 1, proc.stderr
+    assert setting in problems[0]
+    assert "Traceback" not in proc.stderr
+    assert "nothing was fetched" in proc.stderr
+    for secret in (READ_TOKEN, "hf_not_a_token"):
+        assert secret not in proc.stdout + proc.stderr
+    assert not (tmp_path / "lake" / "_raw").exists()
+
+
+def test_an_unreachable_hub_names_the_endpoint_the_token_and_the_network(tmp_path):
+    env = _env(tmp_path, "http://127.0.0.1:9")  # nothing listens on the discard port
+    proc = _cli(env, "snapshot", cwd=tmp_path)
+    assert proc.returncode == 2
+    (line,) = _problem_lines(proc.stderr)
+    for word in ("HF_ENDPOINT=http://127.0.0.1:9", "HF_TOKEN", "network"):
+        assert word in line
+    doctor = _cli(env, "doctor", cwd=tmp_path)
+    assert doctor.returncode == 2
+    assert [line.split()[:2] for line in doctor.stdout.splitlines()[:4]] == [
+        ["ok", "lake"],
+        ["ok", "duckdb"],
+        ["ok", "warehouse"],
+        ["FAIL", "hub"],
+    ]
+
+
+def test_a_bad_value_is_named_as_a_setting_not_as_an_option(tmp_path):
+    env = _env(tmp_path, "http://127.0.0.1:9", HF_CROISSANT_CONCURRENCY="abc")
+    proc = _cli(env, "snapshot", "--select", "hf_datasets", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "HF_CROISSANT_CONCURRENCY='abc'" in proc.stderr
+    assert "--select" not in proc.stderr
+
+
+def test_a_date_outside_the_partitions_is_one_line_naming_the_setting(tmp_path):
+    env = _env(tmp_path, "http://127.0.0.1:9")
+    proc = _cli(env, "snapshot", "--date", "2026-01-05", "--select", "hf_datasets", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "before the first partition" in proc.stderr
+    assert "HF_CROISSANT_START_DATE" in proc.stderr
+    assert "DagsterUnknownPartitionError" not in proc.stderr
+
+
+def test_a_run_with_an_open_reader_says_what_it_produced_and_where(tmp_path):
+    """The README's read-only DuckDB session stays open during the run; the run succeeds, the
+    console shows the assets' lines (no Dagster event stream) and ends with where the data is
+    and a query that works."""
+    with _emulator(datasets=300, latency_ms=5) as emu:
+        env = _env(tmp_path, emu.base_url, HF_CROISSANT_PROGRESS_S="0.1")
+        first = _cli(env, "snapshot", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr[-3000:]
+        db = env["HF_CROISSANT_DUCKDB"]
+        reader = duckdb.connect(db, read_only=True)  # an analyst's open session
+        try:
+            proc = _cli(env, "snapshot", "--select", "hf_datasets,hf_croissant,duckdb_tables", cwd=tmp_path)
+        finally:
+            reader.close()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Could not set lock" not in proc.stderr
+    today = datetime.now(UTC).date().isoformat()
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.execute(
+            'SELECT count(*) FROM hf_croissant WHERE "date" = CAST(? AS DATE)', [today]
+        ).fetchone() == (300,)
+
+    # the console: progress lines with rate, retries, 429s and ETA; no DEBUG event lines
+    err = first.stderr
+    assert "croissant_records: croissant" in err
+    progress = [line for line in err.splitlines() if "/s, " in line and "ETA" in line]
+    assert progress and "retries" in progress[0] and "x 429" in progress[0]
+    for noise in ("STEP_START", "STEP_OUTPUT", "HANDLED_OUTPUT", "LOADED_INPUT", "DEBUG"):
+        assert noise not in err
+    assert "Telemetry" not in err and "dagster.yaml" not in err
+
+    # the end: what was produced, where, and a one-line query that runs as printed
+    out = first.stdout.splitlines()
+    assert out[0].startswith(f"produced {today}: hf_dataset_listing, croissant_records")
+    assert any("hf_croissant" in line and "300 rows" in line for line in out)
+    assert any(line.strip().startswith("report") and line.endswith("report.html") for line in out)
+    query_line = next(line for line in out if line.startswith("query: hf-croissant sql "))
+    query = query_line.removeprefix("query: hf-croissant sql ").strip('"')
+    result = _cli(env, "sql", query, "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sum(row["count_star()"] for row in json.loads(result.stdout)) == 300
+
+    # the run is recorded under its real job
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(tmp_path / "data" / "dagster_home")) as instance:
+        names = {run.job_name for run in instance.get_runs()}
+    assert names == {"daily_snapshot", "rederive"}
+
+
+def test_sql_prints_a_table_csv_or_json_and_one_line_on_a_bad_query(tmp_path):
+    with _emulator(datasets=120) as emu:
+        env = _env(tmp_path, emu.base_url)
+        assert _cli(env, "snapshot", cwd=tmp_path).returncode == 0
+    query = "SELECT gated, count(*) AS n FROM hf_datasets_latest GROUP BY 1 ORDER BY 1"
+    table = _cli(env, "sql", query, cwd=tmp_path)
+    assert table.returncode == 0 and "gated" in table.stdout and table.stdout.rstrip().endswith("rows)")
+    csv = _cli(env, "sql", query, "--format", "csv", cwd=tmp_path)
+    lines = csv.stdout.splitlines()
+    assert lines[0] == "gated,n" and sum(int(x.split(",")[1]) for x in lines[1:]) == 120
+    bad = _cli(env, "sql", "SELECT nope FROM hf_datasets", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("query failed:")
+
+
+def test_dry_run_shows_the_plan_and_fetches_no_document(tmp_path):
+    with _emulator(datasets=150) as emu:
+        env = _env(tmp_path, emu.base_url)
+        listing = _cli(env, "snapshot", "--select", "hf_dataset_listing", cwd=tmp_path)
+        assert listing.returncode == 0, listing.stderr[-2000:]
+        emu.reset_stats()
+        proc = _cli(env, "snapshot", "--dry-run", cwd=tmp_path)
+        assert emu.stats["by_endpoint"].get("croissant", 0) == 0
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert "never_fetched" in text and "150" in text
+    assert "announced quota:" in text and "of fetching" in text
+    assert text.rstrip().endswith("dry run: nothing fetched")
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path):
+    with _emulator(datasets=1500, latency_ms=200) as emu:
+        env = _env(tmp_path, emu.base_url, HF_CROISSANT_CONCURRENCY="2", HF_CROISSANT_PROGRESS_S="0.2")
+        proc = subprocess.Popen(
+            [str(BIN / "hf-croissant"), "snapshot"],
+            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while emu.stats["by_endpoint"].get("croissant", 0) < 10:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 130
+    assert err.rstrip().endswith("stopped; run the same command to resume")
+    assert "Traceback" not in err
+
+
+def test_help_lists_exit_codes_and_the_environment(tmp_path):
+    proc = _cli({**os.environ}, "--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for text in ("exit codes:", "130", "HF_CROISSANT_DUCKDB", "HF_ENDPOINT"):
+        assert text in proc.stdout
+    for command in ("snapshot", "backfill", "sql", "doctor", "publish"):
+        assert command in proc.stdout
