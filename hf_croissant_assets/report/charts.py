@@ -107,7 +107,7 @@ def _count_axis(axis) -> None:
     """Whole numbers with thousands separators (no 1e6 offset text)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_locator(MaxNLocator(nbins=5, integer=True))  # few ticks: labels never touch
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
 
 

@@ -252,3 +252,100 @@ def test_help_lists_exit_codes_and_the_environment(tmp_path):
         assert text in proc.stdout
     for command in ("snapshot", "backfill", "sql", "doctor", "publish"):
         assert command in proc.stdout
+
+
+# -- the README's commands, as written ---------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+
+def _readme_line(prefix: str) -> str:
+    """The one command line of the README that starts with `prefix`."""
+    (line,) = [ln.strip() for ln in README.splitlines() if ln.strip().startswith(prefix)]
+    return line
+
+
+def _as_written(line: str, **dates: str) -> str:
+    """A README command for this machine: its venv instead of ./.venv, the test's days."""
+    command = line.replace(".venv/bin/", f"{BIN}/")
+    for old, new in dates.items():
+        command = command.replace(old, new)
+    return command
+
+
+def test_readme_backfill_command_succeeds_under_dagster_dev(tmp_path):
+    """`dagster dev` (webserver + daemon, from the checkout's workspace.yaml and dagster.yaml) is
+    running; the README's `dagster job backfill` command launches runs it can execute."""
+    import shutil
+    import socket
+    import urllib.request
+
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    from hf_croissant_assets.lake.store import LakeStore
+    from hf_croissant_assets_tests.definitions.test_operations import D1, D2, D3, _raw_day
+
+    for name in ("workspace.yaml", "dagster.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    lake = tmp_path / "lake"
+    store = LakeStore(str(lake))
+    with running_emulator(datasets=150, seed=5) as emu:
+        _raw_day(emu, store, D1)
+        emu.set_day(1)
+        _raw_day(emu, store, D2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "DAGSTER_"))}
+    env |= {
+        "HF_CROISSANT_LAKE": str(lake),
+        "HF_CROISSANT_DUCKDB": str(tmp_path / "db.duckdb"),
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+    }
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dev_line = _readme_line("DAGSTER_HOME=$PWD .venv/bin/dagster dev")
+    dev = subprocess.Popen(
+        ["bash", "-c", f"{_as_written(dev_line)} -h 127.0.0.1 -p {port}"],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2).read()
+                break
+            except OSError:
+                assert dev.poll() is None, "dagster dev exited"
+                assert time.monotonic() < deadline, "dagster dev did not start"
+                time.sleep(1)
+        backfill_line = _readme_line("DAGSTER_HOME=$PWD .venv/bin/dagster job backfill")
+        command = _as_written(backfill_line, **{"2026-11-01": D1, "2026-11-20": D3})
+        submit = subprocess.run(
+            ["bash", "-c", command], env=env, cwd=tmp_path, capture_output=True, text=True,
+            timeout=180,
+        )  # fmt: skip
+        assert submit.returncode == 0, submit.stderr[-2000:]
+        while True:
+            with DagsterInstance.from_config(str(tmp_path)) as instance:
+                runs = instance.get_runs()
+                if len(runs) == 3 and all(r.is_finished for r in runs):
+                    status = {r.tags["dagster/partition"]: r.status for r in runs}
+                    break
+            assert time.monotonic() < deadline + 600, f"not finished: {[(r.status, r.tags) for r in runs]}"
+            time.sleep(2)
+    finally:
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in its terminal does
+            try:
+                dev.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(dev.pid, signal.SIGKILL)
+    assert status == {
+        D1: DagsterRunStatus.SUCCESS,
+        D2: DagsterRunStatus.SUCCESS,
+        D3: DagsterRunStatus.FAILURE,  # no raw data stored for that day: its run says so
+    }
+    # the checkout stays tidy: run files under ./data, nothing else beside the config files
+    assert not (tmp_path / "storage").exists()
+    assert (tmp_path / "data" / "dagster" / "logs").is_dir()
