@@ -114,19 +114,19 @@ def duckdb_problem(path: str) -> tuple[str | None, str]:
         return None, f"{name} will be created"
     if not os.access(file, os.W_OK):
         return f"{name} is not writable; {fix}", ""
+    from hf_croissant_assets.warehouse.duckdb_views import held_elsewhere
+
     try:
         duckdb.connect(str(file)).close()
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
+    except duckdb.Error as exc:
+        if held_elsewhere(exc):
             return None, (
                 f"{name} is open in another process (e.g. a read-only session); the views "
                 "will be written to a new file and swapped in"
             )
-        return f"{name} cannot be opened ({' '.join(str(exc).split())[:200]}); {fix}", ""
-    except duckdb.Error as exc:
         return (
-            f"{name} is not a DuckDB database ({' '.join(str(exc).split())[:200]}); move it "
-            f"away or {fix}",
+            f"{name} cannot be opened as a DuckDB database ({' '.join(str(exc).split())[:200]}); "
+            f"move it away or {fix}",
             "",
         )
     return None, f"{name} opens for writing"

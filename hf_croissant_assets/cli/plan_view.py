@@ -87,7 +87,7 @@ def print_plan(settings: Settings, day: str) -> int:
         if settings.max_requests is not None
         else f"derived from the quota over {env_name('max_duration_s')}"
     )
-    budget_text = f"budget {limit:,} ({source})" if limit is not None else "no request budget"
+    budget_text = f"budget {limit:,}: {source}" if limit is not None else "no request budget"
     print(f"  {'to fetch this run':<24}{will:>10,}  ({budget_text})")
     print(f"  {'carried forward':<24}{counts['listed'] - will:>10,}")
     if quota and window:

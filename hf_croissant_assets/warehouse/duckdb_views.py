@@ -65,8 +65,11 @@ class ViewRefresh:
     swapped: bool
 
 
-def _locked(exc: duckdb.Error) -> bool:
-    return "lock" in str(exc).lower()
+def held_elsewhere(exc: duckdb.Error) -> bool:
+    """The file is open by another process (its lock) or, in this process, by a connection with
+    other settings (e.g. read-only)."""
+    text = str(exc).lower()
+    return "lock" in text or "same database file with a different configuration" in text
 
 
 def refresh_views(
@@ -83,8 +86,8 @@ def refresh_views(
     tables = list(tables)
     try:
         con = connect(path)
-    except duckdb.IOException as exc:
-        if path == ":memory:" or not _locked(exc):
+    except duckdb.Error as exc:
+        if path == ":memory:" or not held_elsewhere(exc):
             raise
     else:
         with con:

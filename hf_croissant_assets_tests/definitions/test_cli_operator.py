@@ -203,6 +203,11 @@ def test_sql_prints_a_table_csv_or_json_and_one_line_on_a_bad_query(tmp_path):
     csv = _cli(env, "sql", query, "--format", "csv", cwd=tmp_path)
     lines = csv.stdout.splitlines()
     assert lines[0] == "gated,n" and sum(int(x.split(",")[1]) for x in lines[1:]) == 120
+    # the README's sql commands, as written
+    for line in [ln.strip() for ln in README.splitlines() if ln.startswith(".venv/bin/hf-croissant sql")]:
+        proc = subprocess.run(["bash", "-c", _as_written(line)], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 0 and proc.stdout, (line, proc.stderr)
     bad = _cli(env, "sql", "SELECT nope FROM hf_datasets", cwd=tmp_path)
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("query failed:")
