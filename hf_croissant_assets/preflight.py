@@ -120,15 +120,14 @@ def duckdb_problem(path: str) -> tuple[str | None, str]:
         duckdb.connect(str(file)).close()
     except duckdb.Error as exc:
         if held_elsewhere(exc):
-            return None, (
+            note = (
                 f"{name} is open in another process (e.g. a read-only session); the views "
                 "will be written to a new file and swapped in"
             )
-        return (
-            f"{name} cannot be opened as a DuckDB database ({' '.join(str(exc).split())[:200]}); "
-            f"move it away or {fix}",
-            "",
-        )
+            return None, note
+        reason = " ".join(str(exc).split())[:200]
+        problem = f"{name} cannot be opened as a DuckDB database ({reason}); move it away or {fix}"
+        return problem, ""
     return None, f"{name} opens for writing"
 
 
@@ -164,7 +163,8 @@ def check_warehouse(settings: Settings) -> Check:
 
 
 def _whoami(endpoint: str, token: str | None, timeout_s: float) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
+    # the endpoint was validated in Settings: http(s) only
+    request = urllib.request.Request(  # noqa: S310
         endpoint.rstrip("/") + "/api/whoami-v2", headers={"User-Agent": USER_AGENT}
     )
     if token:

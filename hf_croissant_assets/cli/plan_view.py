@@ -19,7 +19,8 @@ def announced_quota(settings: Settings, timeout_s: float = 15.0) -> tuple[int | 
     """(requests per window, window seconds) from the Hub's headers; (None, None) if absent."""
     from hf_croissant_assets.hub.ratelimit import parse_ratelimit_headers
 
-    request = urllib.request.Request(
+    # the endpoint was validated in Settings: http(s) only
+    request = urllib.request.Request(  # noqa: S310
         settings.hf_endpoint.rstrip("/") + "/api/datasets?limit=1",
         headers={"User-Agent": "hf_croissant_assets/0.1 (+dry-run)"},
     )
@@ -33,12 +34,12 @@ def announced_quota(settings: Settings, timeout_s: float = 15.0) -> tuple[int | 
         headers = exc.headers
     except (urllib.error.URLError, OSError):
         return None, None
-    state = parse_ratelimit_headers({k: v for k, v in headers.items()})
+    state = parse_ratelimit_headers(dict(headers.items()))
     return state.quota, state.window
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
@@ -91,7 +92,9 @@ def print_plan(settings: Settings, day: str) -> int:
     print(f"  {'to fetch this run':<24}{will:>10,}  ({budget_text})")
     print(f"  {'carried forward':<24}{counts['listed'] - will:>10,}")
     if quota and window:
-        print(f"  announced quota: {rate} -> about {_duration(will / (quota / window))} of fetching")
+        print(
+            f"  announced quota: {rate} -> about {_duration(will / (quota / window))} of fetching"
+        )
     else:
         print("  announced quota: not announced; duration unknown")
     print("dry run: nothing fetched")

@@ -30,9 +30,7 @@ PREVIEW_COLUMNS = {
 def table_schema(schema: pa.Schema) -> TableSchema:
     """The column schema shown in the UI, with each column's comment from `schema.py`."""
     return TableSchema(
-        columns=[
-            TableColumn(f.name, str(f.type), description=_comment(f) or None) for f in schema
-        ]
+        columns=[TableColumn(f.name, str(f.type), description=_comment(f) or None) for f in schema]
     )
 
 

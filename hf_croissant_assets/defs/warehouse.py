@@ -52,11 +52,15 @@ def build_warehouse_assets(partitions: PartitionsDefinition) -> list[AssetsDefin
         else:
             refresh = refresh_views(duckdb.path, store)
             swapped = " (file was open elsewhere: new file swapped in)" if refresh.swapped else ""
-            context.log.info(f"DuckDB views registered in {duckdb.path}{swapped}; rows on {date}: {counts}")
+            context.log.info(
+                f"DuckDB views registered in {duckdb.path}{swapped}; rows on {date}: {counts}"
+            )
             where = f"duckdb {duckdb.path}"
         return MaterializeResult(
             metadata={
-                "database": MetadataValue.path(duckdb.path) if not store.is_s3 else "none (S3 lake)",
+                "database": MetadataValue.path(duckdb.path)
+                if not store.is_s3
+                else "none (S3 lake)",
                 "rows_on_date": MetadataValue.json(counts),
                 "dagster/row_count": counts["hf_datasets"],
                 "query_example": MetadataValue.md(

@@ -243,7 +243,18 @@ async def fetch_planned(
                 now = time.monotonic()
                 if now >= next_log:
                     next_log = now + progress_every_s
-                    logger.info(_progress_line(plan.date, fetched, total, now - started, client, budget, len(already), statuses))
+                    logger.info(
+                        _progress_line(
+                            plan.date,
+                            fetched,
+                            total,
+                            now - started,
+                            client,
+                            budget,
+                            len(already),
+                            statuses,
+                        )
+                    )
 
     try:
         await asyncio.gather(*(worker() for _ in range(client.concurrency)))
@@ -273,7 +284,11 @@ def _progress_line(
     left = max(0, goal - fetched)
     if rate > 0:
         eta_s = int(left / rate)
-        eta = f"{eta_s // 3600}h{eta_s % 3600 // 60:02d}m" if eta_s >= 3600 else f"{eta_s // 60}m{eta_s % 60:02d}s"
+        eta = (
+            f"{eta_s // 3600}h{eta_s % 3600 // 60:02d}m"
+            if eta_s >= 3600
+            else f"{eta_s // 60}m{eta_s % 60:02d}s"
+        )
     else:
         eta = "unknown"
     stats = client.stats

@@ -20,7 +20,15 @@ from hf_croissant_assets.lake.store import LakeStore, validate_date
 from hf_croissant_assets.report.charts import CHARTS, render_charts
 from hf_croissant_assets.report.numbers import ReportNumbers, compute_numbers
 
-__all__ = ["CHARTS", "REPORT_HTML", "REPORT_JSON", "Report", "build_report", "render_html", "report_dir"]
+__all__ = [
+    "CHARTS",
+    "REPORT_HTML",
+    "REPORT_JSON",
+    "Report",
+    "build_report",
+    "render_html",
+    "report_dir",
+]
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"

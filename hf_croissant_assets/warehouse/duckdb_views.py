@@ -72,9 +72,7 @@ def held_elsewhere(exc: duckdb.Error) -> bool:
     return "lock" in text or "same database file with a different configuration" in text
 
 
-def refresh_views(
-    path: str, store: LakeStore, tables: Iterable[str] = TABLES
-) -> ViewRefresh:
+def refresh_views(path: str, store: LakeStore, tables: Iterable[str] = TABLES) -> ViewRefresh:
     """(Re)create the views in the DuckDB file at `path`, even while another process has it open.
 
     DuckDB lets one process write a file, and a read-only session (the README's own query snippet)

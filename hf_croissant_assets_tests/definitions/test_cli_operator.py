@@ -154,7 +154,9 @@ def test_a_run_with_an_open_reader_says_what_it_produced_and_where(tmp_path):
         db = env["HF_CROISSANT_DUCKDB"]
         reader = duckdb.connect(db, read_only=True)  # an analyst's open session
         try:
-            proc = _cli(env, "snapshot", "--select", "hf_datasets,hf_croissant,duckdb_tables", cwd=tmp_path)
+            proc = _cli(
+                env, "snapshot", "--select", "hf_datasets,hf_croissant,duckdb_tables", cwd=tmp_path
+            )
         finally:
             reader.close()
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -199,12 +201,18 @@ def test_sql_prints_a_table_csv_or_json_and_one_line_on_a_bad_query(tmp_path):
         assert _cli(env, "snapshot", cwd=tmp_path).returncode == 0
     query = "SELECT gated, count(*) AS n FROM hf_datasets_latest GROUP BY 1 ORDER BY 1"
     table = _cli(env, "sql", query, cwd=tmp_path)
-    assert table.returncode == 0 and "gated" in table.stdout and table.stdout.rstrip().endswith("rows)")
+    assert (
+        table.returncode == 0
+        and "gated" in table.stdout
+        and table.stdout.rstrip().endswith("rows)")
+    )
     csv = _cli(env, "sql", query, "--format", "csv", cwd=tmp_path)
     lines = csv.stdout.splitlines()
     assert lines[0] == "gated,n" and sum(int(x.split(",")[1]) for x in lines[1:]) == 120
     # the README's sql commands, as written
-    for line in [ln.strip() for ln in README.splitlines() if ln.startswith(".venv/bin/hf-croissant sql")]:
+    for line in [
+        ln.strip() for ln in README.splitlines() if ln.startswith(".venv/bin/hf-croissant sql")
+    ]:
         proc = subprocess.run(["bash", "-c", _as_written(line)], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=120)  # fmt: skip
         assert proc.returncode == 0 and proc.stdout, (line, proc.stderr)
@@ -230,7 +238,9 @@ def test_dry_run_shows_the_plan_and_fetches_no_document(tmp_path):
 
 def test_ctrl_c_says_how_to_resume(tmp_path):
     with _emulator(datasets=1500, latency_ms=200) as emu:
-        env = _env(tmp_path, emu.base_url, HF_CROISSANT_CONCURRENCY="2", HF_CROISSANT_PROGRESS_S="0.2")
+        env = _env(
+            tmp_path, emu.base_url, HF_CROISSANT_CONCURRENCY="2", HF_CROISSANT_PROGRESS_S="0.2"
+        )
         proc = subprocess.Popen(
             [str(BIN / "hf-croissant"), "snapshot"],
             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -241,7 +251,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
                 assert proc.poll() is None and time.monotonic() < deadline
                 time.sleep(0.2)
             proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=60)
+            _, err = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -337,7 +347,9 @@ def test_readme_backfill_command_succeeds_under_dagster_dev(tmp_path):
                 if len(runs) == 3 and all(r.is_finished for r in runs):
                     status = {r.tags["dagster/partition"]: r.status for r in runs}
                     break
-            assert time.monotonic() < deadline + 600, f"not finished: {[(r.status, r.tags) for r in runs]}"
+            assert time.monotonic() < deadline + 600, (
+                f"not finished: {[(r.status, r.tags) for r in runs]}"
+            )
             time.sleep(2)
     finally:
         if dev.poll() is None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
-
 import subprocess
 import sys
+from datetime import date
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -20,6 +19,12 @@ from hf_croissant_assets.schema import DATASETS
 from hf_croissant_assets.settings import Settings
 from hf_croissant_assets.warehouse.duckdb_views import refresh_views
 
+#: An analyst's read-only session, held open until stdin closes.
+READER = (
+    "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+    "print(c.execute('SELECT 1').fetchone(), flush=True); sys.stdin.read()"
+)
+
 
 def _day(store: LakeStore, table: str, day: str) -> None:
     store.write_table(table, day, pa.Table.from_pylist([], schema=DATASETS[table]))
@@ -32,8 +37,7 @@ def test_views_are_refreshed_while_a_reader_holds_the_file(tmp_path: Path):
     assert not refresh_views(db, store).swapped  # no reader: updated in place
     # an analyst's read-only session in another process holds the file's lock
     reader = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True);"
-         " print(c.execute('SELECT 1').fetchone(), flush=True); sys.stdin.read()", db],
+        [sys.executable, "-c", READER, db],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -111,8 +115,12 @@ def test_report_html_is_static_and_escapes_hub_text():
         date="2026-11-20",
         snapshots=["2026-11-20"],
         growth=[{"date": "2026-11-20", "datasets": 3}],
-        licenses={"tags": [{"license": hostile, "datasets": 3}], "croissant": [],
-                  "tags_total": 3, "croissant_total": 0},  # fmt: skip
+        licenses={
+            "tags": [{"license": hostile, "datasets": 3}],
+            "croissant": [],
+            "tags_total": 3,
+            "croissant_total": 0,
+        },
         croissant_status={"200": 3},
         gated={"counts": {"false": 3}, "share_pct": {"false": 100.0}, "total": 3},
         movers={},

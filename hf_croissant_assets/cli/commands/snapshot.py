@@ -77,7 +77,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     configure_logging(args.verbose)
     ensure_dagster_home()
     day = parse_day(parser, args.date or datetime.now(UTC).date().isoformat(), "--date")
-    selection = None if args.select == "*" else [s.strip() for s in args.select.split(",") if s.strip()]
+    selection = (
+        None if args.select == "*" else [s.strip() for s in args.select.split(",") if s.strip()]
+    )
     settings = load_settings()
     if settings is None:
         return EXIT_CONFIG
@@ -143,6 +145,6 @@ def print_outcome(settings: Settings, outcome: DayOutcome) -> None:
         print(f"  report        {store.url(report_dir(store, day))}/report.html")
     if {"hf_datasets", "hf_croissant"} & set(outcome.materialized):
         print(
-            "query: hf-croissant sql \"SELECT status, count(*) FROM hf_croissant "
+            'query: hf-croissant sql "SELECT status, count(*) FROM hf_croissant '
             f"WHERE date = DATE '{day}' GROUP BY 1 ORDER BY 2 DESC\""
         )
