@@ -289,7 +289,7 @@ def _as_written(line: str, **dates: str) -> str:
     return command
 
 
-def test_readme_backfill_command_succeeds_under_dagster_dev(tmp_path):
+def test_readme_backfill_command_succeeds_under_dagster_dev(tmp_path, monkeypatch):
     """`dagster dev` (webserver + daemon, from the checkout's workspace.yaml and dagster.yaml) is
     running; the README's `dagster job backfill` command launches runs it can execute."""
     import shutil
@@ -303,6 +303,7 @@ def test_readme_backfill_command_succeeds_under_dagster_dev(tmp_path):
 
     for name in ("workspace.yaml", "dagster.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)  # dagster.yaml's storage paths are relative to the checkout
     lake = tmp_path / "lake"
     store = LakeStore(str(lake))
     with running_emulator(datasets=150, seed=5) as emu:

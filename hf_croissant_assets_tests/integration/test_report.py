@@ -15,7 +15,7 @@ from matplotlib import image as mpimg
 
 from hf_croissant_assets.defs.resources import HubResource, LakeResource
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.report.build import CHARTS, REPORT_JSON, build_report
+from hf_croissant_assets.report.build import CHARTS, REPORT_HTML, REPORT_JSON, build_report
 from hf_croissant_assets.report.charts import DPI, FIGSIZE, safe_label
 from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS
 from hf_croissant_assets_tests.support import (
@@ -104,7 +104,7 @@ def test_report_files_and_numbers_match_sql(lake):
 
     folder = root / "reports" / f"date={D3}"
     assert report.folder == str(folder)
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*CHARTS, REPORT_JSON])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*CHARTS, REPORT_HTML, REPORT_JSON])
     _assert_pngs(folder)
     for name in CHARTS:
         assert report.pngs[name] == (folder / name).read_bytes()
@@ -328,7 +328,7 @@ def test_report_on_s3(s3_bucket):
         for i in store.fs.get_file_info(FileSelector(f"{s3_bucket}/lake/reports", recursive=True))
         if i.type.name == "File"
     }
-    assert names == {*CHARTS, REPORT_JSON}
+    assert names == {*CHARTS, REPORT_HTML, REPORT_JSON}
 
 
 def test_dagster_asset_shows_the_charts(lake):
