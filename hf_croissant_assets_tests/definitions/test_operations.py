@@ -33,7 +33,9 @@ def test_schedule_requests_today_once_and_skips_a_day_already_done():
     from hf_croissant_assets.defs.schedules import DONE_MARKER
     from hf_croissant_assets.settings import Settings
 
-    defs = build_definitions(Settings.build())
+    from datetime import date
+
+    defs = build_definitions(Settings.build(start_date=date(2026, 1, 1)))  # a past tick's day
     daily_snapshot_schedule = defs.resolve_schedule_def("daily_snapshot_schedule")
     assert daily_snapshot_schedule.default_status.value == "RUNNING"
     assert daily_snapshot_schedule.execution_timezone == "UTC"
