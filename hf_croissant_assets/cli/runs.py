@@ -91,6 +91,11 @@ def run_day(
         for e in result.all_events
         if e.is_step_failure
     }
+    if not result.success and not errors:  # e.g. a resource's set-up (the preflight) failed
+        for e in result.all_events:
+            error = getattr(e.event_specific_data, "error", None)
+            if e.event_type_value.endswith("FAILURE") and error is not None:
+                errors[str(e.step_key or e.event_type_value)] = _root_message(error)
     interrupted = any(
         e.event_type_value in ("RUN_CANCELED", "STEP_FAILURE")
         and "interrupt" in str(e.message or "").lower()

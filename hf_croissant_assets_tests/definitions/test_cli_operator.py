@@ -367,3 +367,35 @@ def test_readme_backfill_command_succeeds_under_dagster_dev(tmp_path, monkeypatc
     # the checkout stays tidy: run files under ./data, nothing else beside the config files
     assert not (tmp_path / "storage").exists()
     assert (tmp_path / "data" / "dagster" / "logs").is_dir()
+
+
+def test_a_run_launched_by_dagster_preflights_before_the_hub(tmp_path):
+    """UI and schedule runs do not go through the command: the Hub resource's set-up runs the
+    same preflight, so they fail at start too."""
+    from dagster import instance_for_test
+
+    from hf_croissant_assets.definitions import build_definitions
+    from hf_croissant_assets.settings import Settings
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    today = datetime.now(UTC).date().isoformat()
+    with _emulator() as emu, instance_for_test() as instance:
+        settings = Settings.build(
+            hf_endpoint=emu.base_url,
+            lake=str(tmp_path / "lake"),
+            duckdb=str(blocker / "hf.duckdb"),
+        )
+        job = build_definitions(settings).resolve_job_def("daily_snapshot")
+        result = job.execute_in_process(
+            partition_key=today, instance=instance, raise_on_error=False
+        )
+        assert emu.stats["requests"] == 0
+    assert not result.success
+    text = "\n".join(
+        str(e.message) + "\n" + str(getattr(e.event_specific_data, "error", "") or "")
+        for e in result.all_events
+        if e.is_failure or "FAILURE" in e.event_type_value
+    )
+    assert "preflight failed" in text and "HF_CROISSANT_DUCKDB" in text, text
+    assert not (tmp_path / "lake" / "_raw").exists()
