@@ -131,3 +131,32 @@ def test_report_html_is_static_and_escapes_hub_text():
     for chart in ("growth.png", "licenses.png", "movers_30.png"):
         assert f'src="{chart}"' in page
     assert "http://" not in page and "https://" not in page
+
+
+def test_an_s3_lake_without_athena_materializes_its_sql_tables(s3_bucket, tmp_path: Path):
+    """The old last-step `NotImplementedError` about httpfs: now the day's tables are counted and
+    the lake is queryable embedded, through pyarrow."""
+    from dagster import materialize
+
+    from hf_croissant_assets.defs.resources import DuckDBResource, LakeResource
+    from hf_croissant_assets.lake.access import sql
+    from hf_croissant_assets_tests.support import duckdb_tables
+
+    uri = f"s3://{s3_bucket}/lake"
+    store = LakeStore(uri)
+    for table in ("hf_datasets", "hf_croissant"):
+        _day(store, table, "2026-11-20")
+    result = materialize(
+        [duckdb_tables],
+        partition_key="2026-11-20",
+        resources={
+            "lake": LakeResource(uri=uri),
+            "duckdb": DuckDBResource(path=str(tmp_path / "unused.duckdb")),
+        },
+    )
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.step_materialization_data.materialization.metadata
+    assert metadata["database"].value == "none (S3 lake)"
+    assert "hf-croissant sql" in metadata["query_example"].value
+    assert sql("SELECT count(*) AS n FROM hf_datasets", lake=uri)["n"].to_list() == [0]
