@@ -11,6 +11,7 @@ produced, where, and how to query it.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from datetime import UTC, date, datetime
 
@@ -117,15 +118,29 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return EXIT_OK if outcome.success else EXIT_FAILED
 
 
+def one_line(message: str, limit: int = 400) -> str:
+    """A failure as one readable line: whitespace folded, URL query strings (the listing's
+    `expand=` lists run to hundreds of characters) elided, the whole capped."""
+    text = re.sub(r"(https?://[^\s?]+)\?[^\s)]+", r"\1?…", " ".join(message.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def print_outcome(settings: Settings, outcome: DayOutcome) -> None:
     """What was produced, where, and a one-line query; one line per failure."""
     from hf_croissant_assets.lake.store import LakeStore
     from hf_croissant_assets.report.build import report_dir
 
     day = outcome.date
+    from hf_croissant_assets.defs.jobs import FETCHING_ASSETS
+
     for step, message in outcome.errors.items():
-        first = " ".join(message.split())
-        print(f"FAILED {step} [{day}]: {first}", file=sys.stderr)
+        print(f"FAILED {step} [{day}]: {one_line(message)}", file=sys.stderr)
+        if step in FETCHING_ASSETS and "cannot be fetched now" not in message:
+            print(
+                f"  the Hub step failed: check {env_name('hf_endpoint')}, {env_name('hf_token_set')} "
+                "and the network (`hf-croissant doctor`); the next run resumes where it stopped",
+                file=sys.stderr,
+            )
     if outcome.errors:
         print(
             f"  (full trace: run {outcome.run_id} in the Dagster UI, `dagster dev`)",
