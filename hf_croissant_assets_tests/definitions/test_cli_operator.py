@@ -399,3 +399,17 @@ def test_a_run_launched_by_dagster_preflights_before_the_hub(tmp_path):
     )
     assert "preflight failed" in text and "HF_CROISSANT_DUCKDB" in text, text
     assert not (tmp_path / "lake" / "_raw").exists()
+
+
+def test_a_hub_failure_mid_run_is_one_line_with_a_hint(tmp_path):
+    with _emulator(fault_rate={"500": 1.0}, fault_endpoints=("list",)) as emu:
+        env = _env(tmp_path, emu.base_url)  # HF_CROISSANT_MAX_RETRIES=1
+        proc = _cli(env, "snapshot", cwd=tmp_path)
+        assert emu.stats["by_endpoint"]["croissant"] == 0
+    assert proc.returncode == 1
+    failed = [line for line in proc.stderr.splitlines() if line.startswith("FAILED ")]
+    assert len(failed) == 1 and failed[0].startswith("FAILED hf_dataset_listing")
+    assert "expand=" not in failed[0] and len(failed[0]) <= 450
+    assert "HF_ENDPOINT, HF_TOKEN and the network" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.splitlines()) < 15
