@@ -20,7 +20,7 @@ from hf_croissant_assets.defs.changes import build_changes_assets
 from hf_croissant_assets.defs.hub import build_hub_assets
 from hf_croissant_assets.defs.jobs import build_jobs
 from hf_croissant_assets.defs.lake import build_lake_assets
-from hf_croissant_assets.defs.partitions import daily_partitions
+from hf_croissant_assets.defs.partitions import daily_partitions, first_partition_day
 from hf_croissant_assets.defs.report import build_report_assets
 from hf_croissant_assets.defs.resources import (
     AthenaResource,
@@ -51,6 +51,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             max_pause_s=settings.max_pause_s,
             include_private=settings.include_private,
             listing_shrink_override=settings.listing_shrink_override,
+            preflight_settings=settings.model_dump_json(),
         ),
         "crawl": CrawlSettings(
             max_requests=settings.max_requests,
@@ -58,6 +59,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             refresh_after_days=settings.refresh_days,
             bootstrap_repo=settings.bootstrap_repo,
             recheck_unavailable_days=settings.recheck_unavailable_days,
+            progress_s=settings.progress_s,
         ),
         "lake": LakeResource(uri=settings.lake, row_drop_tolerance=settings.row_drop_tolerance),
         "duckdb": DuckDBResource(path=settings.duckdb),
@@ -88,7 +90,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
 def build_assets(settings: Settings) -> list[AssetsDefinition]:
     """Every asset of this deployment: Athena replaces the DuckDB views in AWS mode; the
     publishing asset exists only with a target repo."""
-    partitions = daily_partitions(settings.start_date)
+    partitions = daily_partitions(first_partition_day(settings.start_date, settings.lake))
     duckdb_tables, athena_tables = build_warehouse_assets(partitions)
     return [
         *build_hub_assets(partitions),
@@ -101,7 +103,7 @@ def build_assets(settings: Settings) -> list[AssetsDefinition]:
 
 
 def build_definitions(settings: Settings) -> Definitions:
-    partitions = daily_partitions(settings.start_date)
+    partitions = daily_partitions(first_partition_day(settings.start_date, settings.lake))
     jobs = build_jobs(partitions)
     daily_snapshot_job = jobs[0]
     alert_sensors = build_alert_sensors() if settings.alert_webhook_set else []

@@ -99,7 +99,7 @@ HF_DATASETS = pa.schema(
         _field("disabled", pa.bool_()),
         _field("gated", pa.string(), "false, auto or manual"),
         _field("downloads", pa.int32(), "downloads over the last 30 days"),
-        _field("downloads_all_time", pa.int64(), "bigint: the seed int overflows"),
+        _field("downloads_all_time", pa.int64(), "bigint: all-time counts exceed 32 bits"),
         _field("tags", pa.list_(pa.string())),
         _field("license", pa.string(), "from the license: tag"),
         _field("trending_score", pa.float64()),

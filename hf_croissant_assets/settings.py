@@ -120,6 +120,13 @@ class Settings(BaseSettings):
         "this many days is re-fetched daily, so a document that appears is seen the next day "
         "(0 = only when stale).",
     )
+    progress_s: float = Field(
+        30.0,
+        ge=0.1,
+        le=3600,
+        description="Seconds between two progress lines of the Croissant crawl (done/total, rate, "
+        "retries, 429s, ETA).",
+    )
 
     # -- the lake and the SQL engines ----------------------------------------------------------
     lake: str = Field(
@@ -164,7 +171,12 @@ class Settings(BaseSettings):
     )
 
     # -- the calendar ---------------------------------------------------------------------------
-    start_date: date = Field(date(2026, 1, 1), description="First daily partition (UTC).")
+    start_date: date | None = Field(
+        None,
+        description="First daily partition (UTC). Default: the lake's first day (today on an "
+        "empty lake), so no partition is offered that can never be produced.",
+        json_schema_extra={"default_doc": "lake's first day"},
+    )
     schedule_hour: int = Field(1, ge=0, le=23, description="UTC hour of the daily schedule.")
 
     # -- sharing ----------------------------------------------------------------------------------

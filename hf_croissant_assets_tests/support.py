@@ -6,6 +6,7 @@ uses; tests import them by name from here.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from hf_croissant_assets.defs.changes import build_changes_assets
@@ -28,7 +29,9 @@ from hf_croissant_assets.settings import Settings
 FAST_RETRY = RetryPolicy(max_retries=4, backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5.0)
 
 DEFAULT_SETTINGS = Settings.build()
-PARTITIONS = daily_partitions(DEFAULT_SETTINGS.start_date)
+#: A fixed calendar for tests that materialize past days (the default starts at the lake's
+#: first day, which depends on the lake).
+PARTITIONS = daily_partitions(date(2026, 1, 1))
 
 hf_dataset_listing, croissant_records = build_hub_assets(PARTITIONS)
 hf_datasets, hf_croissant = build_lake_assets(PARTITIONS)

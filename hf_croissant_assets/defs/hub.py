@@ -132,6 +132,7 @@ def build_hub_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
                         tolerance=lake.row_drop_tolerance,
                         recheck_unavailable_days=crawl.recheck_unavailable_days,
                         logger=context.log,
+                        progress_every_s=crawl.progress_s,
                     )
 
             result = asyncio.run(run())

@@ -29,8 +29,9 @@ def build_report_assets(partitions: PartitionsDefinition) -> list[AssetsDefiniti
         kinds={"python", "duckdb"},
         description="Daily report with charts, computed from every snapshot up to day D: datasets "
         "per day (growth), top licenses (tag vs. Croissant), Croissant availability by status, "
-        "gated share, and the top movers in downloads over the last 7 and 30 snapshots. PNGs and "
-        "`report.json` in `<lake>/reports/date=D/`; the charts are shown in this materialization's "
+        "gated share, and the top movers in downloads over the last 7 and 30 snapshots. PNGs, "
+        "`report.html` (all charts and the summary on one static page) and `report.json` in "
+        "`<lake>/reports/date=D/`; the charts are shown in this materialization's "
         "metadata. Works from one snapshot up; derived from the lake, so any day can be backfilled.",
     )
     def daily_report(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
@@ -44,6 +45,7 @@ def build_report_assets(partitions: PartitionsDefinition) -> list[AssetsDefiniti
         }
         metadata.update(
             {
+                "report_html": MetadataValue.path(report.paths["report.html"]),
                 "report_folder": MetadataValue.path(report.folder),
                 "report_json": MetadataValue.path(report.paths["report.json"]),
                 "summary": MetadataValue.json(report.summary()),

@@ -5,6 +5,7 @@ Every value is validated once, in `Settings`; resources are built from it in `de
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,6 +92,21 @@ class HubResource(_EnvOnlySecrets):
         description="ISO time used instead of the clock for the today-only rule (emulator tests "
         "only)",
     )
+    preflight_settings: str | None = Field(
+        default=None,
+        description="The run's settings (JSON, no secrets): when set, every check of "
+        "`hf_croissant_assets.preflight` runs before the step's first Hub request, so runs "
+        "launched from the UI or the schedule fail at start on a setting that cannot work.",
+    )
+
+    def setup_for_execution(self, context: object) -> None:
+        if self.preflight_settings is None:
+            return
+        from hf_croissant_assets.preflight import run_preflight
+        from hf_croissant_assets.settings import Settings
+
+        settings = Settings.build(**json.loads(self.preflight_settings))
+        run_preflight(settings, self.token or None).raise_for_problems()
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
@@ -157,6 +173,7 @@ class CrawlSettings(ConfigurableResource):
         default=default("refresh_days"), description=env_name("refresh_days")
     )
     batch_size: int = Field(default=1000, ge=1, description="documents per staged checkpoint batch")
+    progress_s: float = Field(default=default("progress_s"), description=env_name("progress_s"))
     bootstrap_repo: str | None = Field(
         default=default("bootstrap_repo"), description=env_name("bootstrap_repo")
     )

@@ -278,10 +278,17 @@ async def fetch_planned(
                 now = time.monotonic()
                 if now >= next_log:
                     next_log = now + progress_every_s
-                    rate = fetched / (now - started)
                     logger.info(
-                        f"croissant {plan.date}: {fetched}/{total} fetched ({rate:.1f}/s), "
-                        f"statuses {dict(statuses)}, pacing {client.pacer.snapshot()}"
+                        _progress_line(
+                            plan.date,
+                            fetched,
+                            total,
+                            now - started,
+                            client,
+                            budget,
+                            len(already),
+                            statuses,
+                        )
                     )
 
     try:
@@ -292,6 +299,38 @@ async def fetch_planned(
         journal.close()
     journal.discard()
     return fetched, statuses, stopped_by
+
+
+def _progress_line(
+    date: str,
+    fetched: int,
+    total: int,
+    elapsed_s: float,
+    client: HubClient,
+    budget: Budget,
+    already: int,
+    statuses: Counter,
+) -> str:
+    """One progress line: done/total, rate, retries, 429s, ETA (to the end of the plan or of the
+    run's budget, whichever comes first)."""
+    rate = fetched / elapsed_s if elapsed_s > 0 else 0.0
+    limit = budget.limit(client.pacer.quota, client.pacer.window)
+    goal = total if limit is None else max(0, min(total, limit - already))
+    left = max(0, goal - fetched)
+    if rate > 0:
+        eta_s = int(left / rate)
+        eta = (
+            f"{eta_s // 3600}h{eta_s % 3600 // 60:02d}m"
+            if eta_s >= 3600
+            else f"{eta_s // 60}m{eta_s % 60:02d}s"
+        )
+    else:
+        eta = "unknown"
+    stats = client.stats
+    return (
+        f"croissant {date}: {fetched:,}/{goal:,} fetched, {rate:.1f}/s, {stats.retries} retries, "
+        f"{stats.rate_limited} x 429, ETA {eta}; statuses {dict(statuses)}"
+    )
 
 
 def _staged_tables(store: LakeStore, date: str) -> Iterator[pa.Table]:
@@ -310,6 +349,7 @@ async def crawl_croissant(
     tolerance: float = 0.2,
     logger: logging.Logger | Any = log,
     recheck_unavailable_days: float = 3.0,
+    progress_every_s: float = 30.0,
 ) -> CrawlResult:
     """Plan, fetch (resuming staged progress), then publish the day's complete records.
 
@@ -336,7 +376,14 @@ async def crawl_croissant(
             f"({recovered} recovered from a journal)"
         )
     fetched, _, stopped_by = await fetch_planned(
-        client, store, plan, budget=budget, already=already, batch_size=batch_size, logger=logger
+        client,
+        store,
+        plan,
+        budget=budget,
+        already=already,
+        batch_size=batch_size,
+        logger=logger,
+        progress_every_s=progress_every_s,
     )
     if stopped_by:
         logger.warning(

@@ -13,6 +13,7 @@ control characters replaced, truncated), never interpreted.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from datetime import date as Date
 from datetime import timedelta
@@ -31,10 +32,13 @@ CHARTS: tuple[str, ...] = (
     "changes.png",
 )
 LABEL_MAX = 40
+#: Longest title: what fits the figure's width at its font size (longer ones are cut with "…").
+TITLE_MAX = 110
 
-#: Small PNGs: they are also embedded (base64) in the Dagster materialization metadata.
-FIGSIZE = (7.0, 3.5)
-DPI = 80
+#: 1200 x 600 px: an 8 x 4 in figure at 150 dpi, so the text is crisp on a high-density
+#: ("retina") screen shown at half size, and readable at full size.
+FIGSIZE = (8.0, 4.0)
+DPI = 150
 
 _RC: dict[str, Any] = {
     # Untrusted text must never be parsed: no mathtext ($...$), no TeX.
@@ -42,8 +46,33 @@ _RC: dict[str, Any] = {
     "text.parse_math": False,
     "axes.formatter.use_mathtext": False,
     "font.size": 8,
-    "axes.titlesize": 9,
+    "axes.titlesize": 8,
 }
+
+#: SPDX identifiers of the licenses the Hub offers as `license:` tags (lower-case Hub id -> SPDX).
+_SPDX = {
+    "mit": "MIT",
+    "apache-2.0": "Apache-2.0",
+    "license-2.0": "Apache-2.0",  # apache.org/licenses/LICENSE-2.0
+    "bsd-2-clause": "BSD-2-Clause",
+    "bsd-3-clause": "BSD-3-Clause",
+    "cc0-1.0": "CC0-1.0",
+    "gpl-2.0": "GPL-2.0",
+    "gpl-3.0": "GPL-3.0",
+    "lgpl-3.0": "LGPL-3.0",
+    "agpl-3.0": "AGPL-3.0",
+    "mpl-2.0": "MPL-2.0",
+    "unlicense": "Unlicense",
+    "odbl": "ODbL-1.0",
+    "odc-by": "ODC-By-1.0",
+    "pddl": "PDDL-1.0",
+    "wtfpl": "WTFPL",
+    "openrail": "OpenRAIL",
+    "other": "other",
+    "unknown": "unknown",
+}
+_CC = re.compile(r"creativecommons\.org/licenses/([a-z-]+)/(\d\.\d)")
+_CC0 = re.compile(r"creativecommons\.org/publicdomain/zero/(\d\.\d)")
 
 
 def safe_label(value: Any, limit: int = LABEL_MAX) -> str:
@@ -58,7 +87,7 @@ def _figure(title: str):
     from matplotlib.figure import Figure  # Agg via FigureCanvasAgg: no pyplot, no GUI state
 
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    fig.suptitle(title, x=0.01, ha="left", fontsize=9, parse_math=False)
+    fig.suptitle(safe_label(title, TITLE_MAX), x=0.01, ha="left", fontsize=10, parse_math=False)
     return fig
 
 
@@ -79,7 +108,7 @@ def _count_axis(axis) -> None:
     """Whole numbers with thousands separators (no 1e6 offset text)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_locator(MaxNLocator(nbins=5, integer=True))  # few ticks: labels never touch
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
 
 
@@ -95,11 +124,23 @@ def _placeholder(ax, message: str) -> None:
     _text(ax, 0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
 
 
-def _short_license(value: str) -> str:
-    """A license URL without its scheme and www., so the telling end fits the label."""
-    for prefix in ("https://", "http://"):
-        value = value.removeprefix(prefix)
-    return value.removeprefix("www.")
+def spdx_short(value: Any) -> str:
+    """A license as its SPDX short identifier when it is a known one, from a Hub tag id
+    (`cc-by-4.0`) or a Croissant license URL (`https://choosealicense.com/licenses/mit/`,
+    `https://creativecommons.org/licenses/by-sa/4.0/`); anything else as plain text."""
+    text = safe_label(value, limit=200)
+    low = text.lower().strip().rstrip("/")
+    if "://" in low:
+        if match := _CC.search(low):
+            return f"CC-{match.group(1).upper()}-{match.group(2)}"
+        if match := _CC0.search(low):
+            return f"CC0-{match.group(1)}"
+        low = low.rsplit("/", 1)[-1]
+    if low in _SPDX:
+        return _SPDX[low]
+    if match := re.fullmatch(r"cc-(by(?:-nc)?(?:-sa|-nd)?)-(\d\.\d)", low):
+        return f"CC-{match.group(1).upper()}-{match.group(2)}"
+    return safe_label(low if "://" in text else text)
 
 
 def _barh(ax, labels: list[str], values: list[int], color: str, title: str) -> None:
@@ -109,7 +150,7 @@ def _barh(ax, labels: list[str], values: list[int], color: str, title: str) -> N
         return
     pos = list(range(len(values)))[::-1]  # the largest on top
     ax.barh(pos, values, color=color)
-    _labels(ax, pos, labels, limit=34)
+    _labels(ax, pos, labels, limit=24)
     top = max(values) or 1
     for p, v in zip(pos, values, strict=True):
         _text(ax, v + top * 0.01, p, f"{v:,}", va="center", fontsize=7)
@@ -145,19 +186,19 @@ def _chart_growth(numbers: ReportNumbers) -> bytes:
 
 
 def _chart_licenses(numbers: ReportNumbers) -> bytes:
-    fig = _figure(f"Top licenses on {numbers.date}: listing tag vs. Croissant document")
-    left, right = fig.subplots(1, 2)
+    fig = _figure(f"Top licenses on {numbers.date}: listing tag vs. Croissant document (SPDX ids)")
+    left, right = fig.subplots(1, 2, gridspec_kw={"wspace": 0.15})
     lic = numbers.licenses
     _barh(
         left,
-        [r["license"] for r in lic["tags"]],
+        [spdx_short(r["license"]) for r in lic["tags"]],
         [r["datasets"] for r in lic["tags"]],
         "#4c72b0",
         f"license: tag ({lic['tags_total']:,} datasets)",
     )
     _barh(
         right,
-        [_short_license(r["license"]) for r in lic["croissant"]],
+        [spdx_short(r["license"]) for r in lic["croissant"]],
         [r["datasets"] for r in lic["croissant"]],
         "#55a868",
         f"Croissant ({lic['croissant_total']:,} documents, status 200)",
@@ -250,7 +291,7 @@ def _chart_changes(numbers: ReportNumbers) -> bytes:
     lic = changes.get("license_changes") or []
     _barh(
         ax2,
-        [f"{_short_license(r['before'])} > {_short_license(r['after'])}" for r in lic],
+        [f"{spdx_short(r['before'])} > {spdx_short(r['after'])}" for r in lic],
         [r["datasets"] for r in lic],
         "#dd8452",
         f"license changes; new with Croissant: {changes.get('new_with_croissant_total', 0):,}",

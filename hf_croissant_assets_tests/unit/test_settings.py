@@ -142,8 +142,12 @@ def test_two_settings_build_two_definitions_in_one_process():
     assert other.resolve_schedule_def("daily_snapshot_schedule").cron_schedule == "0 5 * * *"
     first = other.resolve_job_def("daily_snapshot").partitions_def.get_first_partition_key()
     assert first == "2026-06-01"
-    assert plain.resolve_job_def("daily_snapshot").partitions_def.get_first_partition_key() == (
-        "2026-01-01"
+    # no start date: the lake's first day, today on an empty lake (./elsewhere is empty)
+    from datetime import UTC, datetime
+
+    empty = build_definitions(Settings.build(lake="./no-lake-here"))
+    assert empty.resolve_job_def("daily_snapshot").partitions_def.get_first_partition_key() == (
+        datetime.now(UTC).date().isoformat()
     )
     assert other.resources["lake"].uri == "./elsewhere"
 

@@ -21,7 +21,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `hf_croissant`.`hf_datasets` (
   `disabled` boolean,
   `gated` string COMMENT 'false, auto or manual',
   `downloads` int COMMENT 'downloads over the last 30 days',
-  `downloads_all_time` bigint COMMENT 'bigint: the seed int overflows',
+  `downloads_all_time` bigint COMMENT 'bigint: all-time counts exceed 32 bits',
   `tags` array<string>,
   `license` string COMMENT 'from the license: tag',
   `trending_score` double,
