@@ -99,7 +99,8 @@ class HubResource(_EnvOnlySecrets):
         "launched from the UI or the schedule fail at start on a setting that cannot work.",
     )
 
-    def setup_for_execution(self, context: object) -> None:
+    def setup_for_execution(self, context: Any) -> None:
+        super().setup_for_execution(context)  # refuses run config that sets the token/endpoint
         if self.preflight_settings is None:
             return
         from hf_croissant_assets.preflight import run_preflight

@@ -301,6 +301,8 @@ def _backfill(tmp_path: Path, *args: str) -> subprocess.Popen:
         "HF_CROISSANT_DUCKDB": str(tmp_path / "db.duckdb"),
         "DAGSTER_HOME": str(home),
         "HF_ENDPOINT": "http://127.0.0.1:9",
+        # The range starts before the (empty) lake's first day: the partitions must cover it.
+        "HF_CROISSANT_START_DATE": "2026-01-01",
     }
     return subprocess.Popen(
         [sys.executable, "-m", "hf_croissant_assets.cli", "backfill", *args],

@@ -219,8 +219,15 @@ def test_multi_day_sequence_yields_exactly_the_expected_events(tmp_path):
     # counted in the budget); with the re-check off it would wait until the 400 is stale
     from hf_croissant_assets.ingest.plan import plan_day
 
-    on = plan_day(store, D3, recheck_unavailable_days=3)
-    off = plan_day(store, D3, recheck_unavailable_days=0)
+    # The plan as D3's crawl saw it, from D1 (once D3 is complete, a re-run plans from D3 itself).
+    part = store.part_path("croissant_records", D3)
+    store.fs.move(part, f"{part}.aside")
+    try:
+        on = plan_day(store, D3, recheck_unavailable_days=3)
+        off = plan_day(store, D3, recheck_unavailable_days=0)
+    finally:
+        store.fs.move(f"{part}.aside", part)
+    assert on.previous_date == D1
     recheck = on.candidates.filter(on.candidates["priority"] == 2)["dataset"].to_list()
     assert pending in recheck and on.counts["recently_unavailable"] == len(recheck)
     assert off.counts["recently_unavailable"] == 0
