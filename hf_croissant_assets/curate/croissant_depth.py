@@ -350,9 +350,9 @@ def explode_files(dataset: str, doc: dict) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     ids: dict[str, int] = {}
     entries = _as_list(_get(doc, "distribution", "sc:distribution"))
-    usable = [e for e in entries if type(e) is dict]
+    usable = [(i, e) for i, e in enumerate(entries) if type(e) is dict]
     capped = len(usable) > MAX_FILES_PER_DOC
-    for index, entry in enumerate(usable[:MAX_FILES_PER_DOC]):
+    for index, entry in usable[:MAX_FILES_PER_DOC]:
         problems: set[str] = set()
         name = _text(_get(entry, "name", "sc:name"))
         file_id = _text(entry.get("@id")) or name or f"#{index}"

@@ -45,11 +45,9 @@ MAX_MESSAGES = 20
 MAX_MESSAGE_CHARS = 500
 #: Most `@context` values inspected while looking for remote ones.
 MAX_CONTEXT_SCAN_NODES = 200_000
-#: Extra seconds a whole chunk may take beyond its documents' time limits before the pool is
+#: Extra seconds a document's result may take beyond its time limits before the pool is
 #: considered stuck (a worker blocked in C code that ignores the alarm).
 STUCK_GRACE_S = 60.0
-#: Documents sent to a worker at a time.
-CHUNK_SIZE = 4
 
 REASON_TIMEOUT = "timeout"
 REASON_REMOTE_CONTEXT = "remote @context"
@@ -257,11 +255,13 @@ class ValidatorPool:
         if not texts:
             return out
         pool = self._start()
-        chunk_wait = CHUNK_SIZE * max(self.timeout_s, 1.0) + STUCK_GRACE_S
-        results = pool.imap(_worker, [(t, self.timeout_s) for t in texts], chunksize=CHUNK_SIZE)
+        # results come in order: the next one is due at most a couple of time limits after the
+        # previous (workers run ahead on later documents meanwhile)
+        wait = 2 * max(self.timeout_s, 1.0) + STUCK_GRACE_S
+        results = pool.imap(_worker, [(t, self.timeout_s) for t in texts])
         try:
             for _ in texts:
-                out.append(results.next(timeout=chunk_wait))
+                out.append(results.next(timeout=wait))
         except multiprocessing.TimeoutError:
             log.warning("validator pool stuck; restarting it (%d documents left)", len(texts))
             self.close()
