@@ -11,6 +11,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster import AssetsDefinition, Definitions, EnvVar
 
+from hf_croissant_assets.defs.croissant_depth import build_croissant_depth_assets
 from hf_croissant_assets.defs.hub import build_hub_assets
 from hf_croissant_assets.defs.jobs import build_jobs
 from hf_croissant_assets.defs.lake import build_lake_assets
@@ -23,6 +24,7 @@ from hf_croissant_assets.defs.resources import (
     HfPublishResource,
     HubResource,
     LakeResource,
+    ValidatorSettings,
 )
 from hf_croissant_assets.defs.schedules import build_daily_schedule
 from hf_croissant_assets.defs.share import build_share_assets
@@ -50,6 +52,11 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "lake": LakeResource(uri=settings.lake, row_drop_tolerance=settings.row_drop_tolerance),
         "duckdb": DuckDBResource(path=settings.duckdb),
+        "validator": ValidatorSettings(
+            workers=settings.validation_workers,
+            timeout_s=settings.validation_timeout_s,
+            max_docs=settings.validation_max_docs,
+        ),
     }
     if settings.athena_database:
         resources["athena"] = AthenaResource(
@@ -77,6 +84,7 @@ def build_assets(settings: Settings) -> list[AssetsDefinition]:
     return [
         *build_hub_assets(partitions),
         *build_lake_assets(partitions),
+        *build_croissant_depth_assets(partitions),
         athena_tables if settings.athena_database else duckdb_tables,
         *build_report_assets(partitions),
         *(build_share_assets(partitions) if settings.publish_repo else []),

@@ -239,6 +239,10 @@ class LakeDataset:
     schema: pa.Schema
     #: True for the tables exposed through DuckDB / Athena; False for raw inputs.
     is_table: bool
+    #: Columns that identify a row within a day (the `key_unique` check enforces them).
+    key: tuple[str, ...] = ("dataset",)
+    #: One paragraph for the published dataset card and the asset description.
+    description: str = ""
 
 
 #: Every partitioned dataset in the lake: the one registry (the store, the SQL engines, the
@@ -253,11 +257,32 @@ LAKE_DATASETS: dict[str, LakeDataset] = {
             "croissant_records", "_raw/croissant_records", CROISSANT_RECORDS, is_table=False
         ),
         LakeDataset(
-            "hf_croissant_fields", "hf_croissant_fields", HF_CROISSANT_FIELDS, is_table=True
+            "hf_croissant_fields",
+            "hf_croissant_fields",
+            HF_CROISSANT_FIELDS,
+            is_table=True,
+            key=("dataset", "record_set", "field_path"),
+            description="One row per field of every record set of the day's Croissant "
+            "documents, nested subFields flattened with a `/` path: data types, source file and "
+            "column, arrays, references.",
         ),
-        LakeDataset("hf_croissant_files", "hf_croissant_files", HF_CROISSANT_FILES, is_table=True),
         LakeDataset(
-            "croissant_validation", "croissant_validation", CROISSANT_VALIDATION, is_table=True
+            "hf_croissant_files",
+            "hf_croissant_files",
+            HF_CROISSANT_FILES,
+            is_table=True,
+            key=("dataset", "file_id"),
+            description="One row per `distribution` entry (FileObject / FileSet) of the day's "
+            "Croissant documents: format, URL, globs, checksums, declared size parsed to bytes.",
+        ),
+        LakeDataset(
+            "croissant_validation",
+            "croissant_validation",
+            CROISSANT_VALIDATION,
+            is_table=True,
+            description="The MLCommons reference validator's verdict (mlcroissant, offline) on "
+            "every served Croissant document: valid, errors, warnings, validator version. "
+            "Unchanged documents carry their verdict forward.",
         ),
     )
 }

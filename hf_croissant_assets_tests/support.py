@@ -17,6 +17,7 @@ from hf_croissant_assets.defs.resources import (
     DuckDBResource,
     HubResource,
     LakeResource,
+    ValidatorSettings,
 )
 from hf_croissant_assets.defs.share import build_share_assets
 from hf_croissant_assets.defs.warehouse import build_warehouse_assets
@@ -66,6 +67,7 @@ def make_resources(
         "crawl": CrawlSettings(
             max_requests=max_requests, max_duration_s=600, batch_size=batch_size
         ),
+        "validator": ValidatorSettings(workers=2, timeout_s=30, max_docs=100_000),
     }
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 
 from hf_croissant_assets.lake.store import PART_FILE, LakeStore, validate_date
-from hf_croissant_assets.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES
+from hf_croissant_assets.schema import LAKE_DATASETS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES
 from hf_croissant_assets.settings import env_name
 from hf_croissant_assets.warehouse.arrow_types import athena_type
 
@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The lake tables that are published, in this order.
-PUBLISHED_TABLES: tuple[str, ...] = ("hf_datasets", "hf_croissant")
+#: The lake tables that are published, in this order: every table of the registry.
+PUBLISHED_TABLES: tuple[str, ...] = tuple(TABLES)
 CARD_PATH = "README.md"
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
@@ -258,10 +258,11 @@ def dataset_card(
         ),
         "## Layout and use",
         (
-            "```\ndata/hf_datasets/date=YYYY-MM-DD/part-0.parquet\n"
-            "data/hf_croissant/date=YYYY-MM-DD/part-0.parquet\n```\n"
-            "The day lives in the path only (Hive style), not inside the files. Both configs of this "
-            "card cover every day; filter on the `date=` folder for one day.\n\n"
+            "```\n"
+            + "".join(f"data/{t}/date=YYYY-MM-DD/part-0.parquet\n" for t in PUBLISHED_TABLES)
+            + "```\n"
+            "The day lives in the path only (Hive style), not inside the files. Every config of "
+            "this card covers every day; filter on the `date=` folder for one day.\n\n"
             "```python\nimport duckdb\n"
             "# one day\n"
             f"duckdb.sql(\"SELECT status, count(*) FROM 'hf://datasets/{repo_id}/data/hf_croissant/"
@@ -278,6 +279,11 @@ def dataset_card(
         "### `hf_croissant`\n\nThe Croissant answer for each listed dataset, raw and untouched "
         "(`croissant`), followed by typed columns parsed from it.\n\n"
         + schema_markdown("hf_croissant"),
+        *(
+            f"### `{t}`\n\n{LAKE_DATASETS[t].description}\n\n" + schema_markdown(t)
+            for t in PUBLISHED_TABLES
+            if t not in ("hf_datasets", "hf_croissant")
+        ),
         "## How the data was collected",
         (
             "- **Listing**: once per UTC day, every page of `GET /api/datasets` (followed through "

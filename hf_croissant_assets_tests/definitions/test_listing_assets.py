@@ -163,6 +163,9 @@ def test_definitions_load_with_the_jobs_and_schedule():
         "croissant_records",
         "hf_datasets",
         "hf_croissant",
+        "hf_croissant_fields",
+        "hf_croissant_files",
+        "croissant_validation",
         "daily_report",
         "duckdb_tables",
     }
