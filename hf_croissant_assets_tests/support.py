@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hf_croissant_assets.defs.croissant_depth import build_croissant_depth_assets
 from hf_croissant_assets.defs.hub import build_hub_assets
 from hf_croissant_assets.defs.lake import build_lake_assets
 from hf_croissant_assets.defs.partitions import daily_partitions
@@ -32,6 +33,9 @@ PARTITIONS = daily_partitions(DEFAULT_SETTINGS.start_date)
 
 hf_dataset_listing, croissant_records = build_hub_assets(PARTITIONS)
 hf_datasets, hf_croissant = build_lake_assets(PARTITIONS)
+hf_croissant_fields, hf_croissant_files, croissant_validation = build_croissant_depth_assets(
+    PARTITIONS
+)
 duckdb_tables, athena_tables = build_warehouse_assets(PARTITIONS)
 (daily_report,) = build_report_assets(PARTITIONS)
 (hf_hub_export,) = build_share_assets(PARTITIONS)
