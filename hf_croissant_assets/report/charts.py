@@ -28,6 +28,11 @@ CHARTS: tuple[str, ...] = (
     "gated.png",
     "movers_7.png",
     "movers_30.png",
+    # the Croissant in depth (report.croissant_charts)
+    "field_types.png",
+    "declared_bytes.png",
+    "validity.png",
+    "license_agreement.png",
 )
 LABEL_MAX = 40
 
@@ -250,4 +255,17 @@ def render_charts(numbers: ReportNumbers) -> dict[str, bytes]:
             "gated.png": _chart_gated(numbers),
             "movers_7.png": _chart_movers(numbers, 7),
             "movers_30.png": _chart_movers(numbers, 30),
+            **_croissant_charts(numbers),
         }
+
+
+def _croissant_charts(numbers: ReportNumbers) -> dict[str, bytes]:
+    from hf_croissant_assets.report.croissant_charts import (
+        CROISSANT_CHARTS,
+        render_croissant_charts,
+    )
+    from hf_croissant_assets.report.croissant_numbers import empty_depth
+
+    charts = render_croissant_charts(numbers.croissant_depth or empty_depth(), numbers.date)
+    assert tuple(charts) == CROISSANT_CHARTS
+    return charts

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hf_croissant_assets.lake.access import connect
+from hf_croissant_assets.report.croissant_numbers import croissant_depth_numbers
 from hf_croissant_assets.lake.store import LakeStore, validate_date
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ class ReportNumbers:
     movers: dict[str, dict[str, Any]]
     #: Notes on what could not be computed (e.g. no hf_croissant snapshot for the day).
     notes: list[str] = field(default_factory=list)
+    #: The Croissant in depth on `date` (`report.croissant_numbers`): field types, declared
+    #: bytes by format, validity and top errors, license agreement.
+    croissant_depth: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The key numbers, for a quick look (Dagster metadata)."""
@@ -236,6 +240,7 @@ def compute_numbers(store: LakeStore, date: str) -> ReportNumbers:
             gated=_gated(con, date),
             movers=movers,
             notes=notes,
+            croissant_depth=croissant_depth_numbers(con, store, date, notes),
         )
     finally:
         con.close()
