@@ -222,7 +222,9 @@ CROISSANT_VALIDATION = pa.schema(
         _field("error_count", pa.int32(), "errors before capping"),
         _field("warning_count", pa.int32(), "warnings before capping"),
         _field("validator_version", pa.string(), "mlcroissant version that produced the verdict"),
-        _field("validated_at", pa.string(), "ISO-8601 UTC time of validation; may be an earlier day"),
+        _field(
+            "validated_at", pa.string(), "ISO-8601 UTC time of validation; may be an earlier day"
+        ),
         _field("seconds", pa.float64(), "time the validator took on the document"),
         _field("reason", pa.string(), "timeout, remote @context, not validated yet, ..."),
     ]

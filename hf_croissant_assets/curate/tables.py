@@ -68,9 +68,13 @@ def _curate_depth(
 ) -> WriteResult:
     columns = ["dataset", "status", "croissant"]
     with store.writer(table, date, audit=audit) as writer:
-        for batch in store.iter_batches("hf_croissant", date, columns=columns, batch_size=batch_size):
+        for batch in store.iter_batches(
+            "hf_croissant", date, columns=columns, batch_size=batch_size
+        ):
             tables = depth_tables(
-                batch.column(0).to_pylist(), batch.column(2).to_pylist(), batch.column(1).to_pylist()
+                batch.column(0).to_pylist(),
+                batch.column(2).to_pylist(),
+                batch.column(1).to_pylist(),
             )
             writer.write(tables[which])
     return writer.result

@@ -126,8 +126,8 @@ def _cap(messages: Iterable[str]) -> tuple[list[str], int]:
     return [m[:MAX_MESSAGE_CHARS] for m in items[:MAX_MESSAGES]], len(items)
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(BaseException):
+    """BaseException, so that no `except Exception` inside the validator can swallow it."""
 
 
 def _on_alarm(_signum: int, _frame: Any) -> None:
@@ -161,27 +161,32 @@ def validate_text(text: str | bytes | None, timeout_s: float = 10.0) -> Verdict:
         return Verdict(False, ["the document is not a JSON object"], [], 1, 0, 0.0, REASON_NOT_JSON)
     remote = remote_contexts(doc)
     if remote:
-        errors = [f"remote @context not fetched (validation is offline): {u}" for u in remote]
-        capped, count = _cap(errors)
+        remote_errors = [
+            f"remote @context not fetched (validation is offline): {u}" for u in remote
+        ]
+        capped, count = _cap(remote_errors)
         return Verdict(False, capped, [], count, 0, 0.0, REASON_REMOTE_CONTEXT)
     use_alarm = timeout_s > 0 and _can_alarm()
     previous = None
-    if use_alarm:
-        previous = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    errors: set[str]
+    warnings: set[str]
     try:
-        errors, warnings = _run_mlcroissant(doc)
-    except _Timeout:
+        if use_alarm:
+            previous = signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, timeout_s)
+        try:
+            errors, warnings = _run_mlcroissant(doc)
+        except RecursionError:
+            errors, warnings = {"validator error: nesting too deep"}, set()
+        except Exception as exc:  # noqa: BLE001 - the validator rejected the document by crashing
+            errors, warnings = {f"validator error: {type(exc).__name__}: {str(exc)[:300]}"}, set()
+        finally:
+            if use_alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+    except _Timeout:  # also when the alarm fired in a handler above, before it was disarmed
         seconds = time.perf_counter() - start
         return Verdict(None, [], [], 0, 0, seconds, f"{REASON_TIMEOUT} after {timeout_s:g} s")
-    except RecursionError:
-        errors, warnings = {"validator error: nesting too deep"}, set()
-    except Exception as exc:  # noqa: BLE001 - the validator rejected the document by crashing
-        errors, warnings = {f"validator error: {type(exc).__name__}: {str(exc)[:300]}"}, set()
-    finally:
-        if use_alarm:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
     seconds = time.perf_counter() - start
     kept_errors, n_errors = _cap(errors)
     kept_warnings, n_warnings = _cap(warnings)
@@ -260,8 +265,13 @@ class ValidatorPool:
         wait = 2 * max(self.timeout_s, 1.0) + STUCK_GRACE_S
         results = pool.imap(_worker, [(t, self.timeout_s) for t in texts])
         try:
-            for _ in texts:
-                out.append(results.next(timeout=wait))
+            while len(out) < len(texts):
+                try:
+                    out.append(results.next(timeout=wait))
+                except multiprocessing.TimeoutError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - one document's failure, not the batch's
+                    out.append(Verdict(None, reason=f"{REASON_CRASH}: {type(exc).__name__}"))
         except multiprocessing.TimeoutError:
             log.warning("validator pool stuck; restarting it (%d documents left)", len(texts))
             self.close()
@@ -332,7 +342,7 @@ def validation_rows(
     started = time.perf_counter()
     for batch in store.iter_batches("hf_croissant", date, columns=columns, batch_size=batch_size):
         data = batch.to_pydict()
-        rows: list[dict[str, Any] | None] = []
+        rows: list[dict[str, Any]] = []
         todo: list[tuple[int, str]] = []
         for dataset, status, text in zip(
             data["dataset"], data["status"], data["croissant"], strict=True
@@ -341,8 +351,7 @@ def validation_rows(
                 continue
             sha = sha256_text(text)
             old = previous.get(dataset)
-            if _carry(old, sha, version):
-                assert old is not None
+            if old is not None and _carry(old, sha, version):
                 rows.append(old)
                 result.carried_forward += 1
                 continue
@@ -370,9 +379,7 @@ def validation_rows(
         result.seconds += time.perf_counter() - t0
         now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         for (index, _), verdict in zip(todo, verdicts, strict=True):
-            target = rows[index]
-            assert target is not None
-            target |= {
+            rows[index] |= {
                 "valid": verdict.valid,
                 "errors": verdict.errors,
                 "warnings": verdict.warnings,
@@ -387,7 +394,6 @@ def validation_rows(
             if verdict.valid is None:
                 result.timed_out += 1
         for row in rows:
-            assert row is not None
             if row["valid"] is True:
                 result.valid += 1
             elif row["valid"] is False:
@@ -420,9 +426,10 @@ def validate_day(
     are validated on a later run).
     """
     result = ValidationResult()
-    with ValidatorPool(workers, timeout_s) as pool, store.writer(
-        "croissant_validation", date, audit=audit
-    ) as writer:
+    with (
+        ValidatorPool(workers, timeout_s) as pool,
+        store.writer("croissant_validation", date, audit=audit) as writer,
+    ):
         for table in validation_rows(
             store, date, pool, max_docs=max_docs, result=result, progress=progress
         ):

@@ -44,9 +44,10 @@ def _cell(value: Any) -> str | int | float | bool | None:
 
 
 def preview(store: LakeStore, table: str, date: str) -> MetadataValue:
-    columns = PREVIEW_COLUMNS.get(table) or [
-        f.name for f in TABLES[table] if not pa.types.is_list(f.type)
-    ][:PREVIEW_COLUMNS_DEFAULT]
+    columns = (
+        PREVIEW_COLUMNS.get(table)
+        or [f.name for f in TABLES[table] if not pa.types.is_list(f.type)][:PREVIEW_COLUMNS_DEFAULT]
+    )
     batch = next(store.iter_batches(table, date, columns=columns, batch_size=PREVIEW_ROWS), None)
     rows = batch.to_pylist() if batch is not None else []
     return MetadataValue.table(

@@ -24,8 +24,13 @@ def _image(name: str, png: bytes) -> MetadataValue:
 def build_report_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     @asset(
         partitions_def=partitions,
-        deps=["hf_datasets", "hf_croissant", "hf_croissant_fields", "hf_croissant_files",
-              "croissant_validation"],  # fmt: skip
+        deps=[
+            "hf_datasets",
+            "hf_croissant",
+            "hf_croissant_fields",
+            "hf_croissant_files",
+            "croissant_validation",
+        ],
         group_name="reports",
         kinds={"python", "duckdb"},
         description="Daily report with charts, computed from every snapshot up to day D: datasets "

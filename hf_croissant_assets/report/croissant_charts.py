@@ -47,7 +47,7 @@ def _field_types(depth: dict[str, Any], date: str) -> bytes:
 def _declared_bytes(depth: dict[str, Any], date: str) -> bytes:
     fig = base._figure(f"Bytes declared in Croissant (contentSize) by format on {date}")
     ax = fig.add_subplot()
-    rows = [r for r in depth["bytes_by_format"]]
+    rows = list(depth["bytes_by_format"])
     ax.set_title("files that declare no size count 0 bytes", loc="left", fontsize=8)
     if not rows:
         base._placeholder(ax, "no data")

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hf_croissant_assets.lake.access import connect
-from hf_croissant_assets.report.croissant_numbers import croissant_depth_numbers
 from hf_croissant_assets.lake.store import LakeStore, validate_date
+from hf_croissant_assets.report.croissant_numbers import croissant_depth_numbers
 
 if TYPE_CHECKING:
     import duckdb

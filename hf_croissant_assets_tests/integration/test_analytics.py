@@ -281,7 +281,7 @@ def test_validity_and_top_errors(depth_lake):
             direct = False
         assert valid is direct, d
     errors = Counter()
-    for d, _, errs in rows:
+    for _, _, errs in rows:
         for kind in {re.sub(r'"[^"]*"', '"…"', e) for e in errs}:
             errors[kind] += 1
     top = sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
@@ -302,7 +302,7 @@ _SPDX = {
 
 
 def test_license_agreement(lake, depth_lake):
-    con, _, truth2, status2 = lake
+    con, _, truth2, _ = lake
     _, docs = depth_lake
     expected = Counter()
     for d, doc in docs.items():
@@ -340,7 +340,9 @@ def test_license_disagreements_on_crafted_rows(tmp_path):
         "c/case": ("cc-by-sa-4.0", "https://spdx.org/licenses/CC-BY-SA-4.0.html"),
         "d/gpl": ("gpl-3.0", "https://choosealicense.com/licenses/lgpl-3.0/"),
     }
-    listing = [dataset_row({"id": d, "tags": [f"license:{t}"]}, None) for d, (t, _) in cases.items()]
+    listing = [
+        dataset_row({"id": d, "tags": [f"license:{t}"]}, None) for d, (t, _) in cases.items()
+    ]
     store.write_table("hf_datasets", D1, pa.Table.from_pylist(listing, schema=HF_DATASETS))
     records = [
         {"dataset": d, "status": 200, "croissant": json.dumps({"name": d, "license": url})}

@@ -47,7 +47,11 @@ def _direct_valid(text: str) -> bool:
     return True
 
 
-DOCS = {**FIXTURES, "generated-parquet": _generated(0, 0, 3), "generated-image": _generated(5, 0, 1)}
+DOCS = {
+    **FIXTURES,
+    "generated-parquet": _generated(0, 0, 3),
+    "generated-image": _generated(5, 0, 1),
+}
 
 
 @pytest.mark.parametrize("name", sorted(DOCS))
@@ -84,7 +88,7 @@ class _Trap:
         trap = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 trap.hits += 1
                 body = json.dumps({"@context": {"@vocab": "https://schema.org/"}}).encode()
                 self.send_response(200)
@@ -125,7 +129,7 @@ def test_remote_context_is_an_error_never_fetched(trap: _Trap) -> None:
     # the trap works: a plain request reaches it
     import urllib.request
 
-    with urllib.request.urlopen(trap.url, timeout=5) as answer:  # noqa: S310 - loopback
+    with urllib.request.urlopen(trap.url, timeout=5) as answer:
         assert answer.status == 200
     assert trap.hits == 1
 
@@ -154,7 +158,7 @@ def test_worker_cannot_reach_the_network_even_past_the_precheck(trap: _Trap) -> 
 def _try_validate(doc: dict) -> str:
     try:
         errors, _ = validation._run_mlcroissant(doc)
-    except Exception as exc:  # noqa: BLE001 - the test wants whatever the validator did
+    except Exception as exc:
         return f"raised {type(exc).__name__}"
     return "ok" if not errors else "errors"
 
@@ -170,39 +174,64 @@ def _croissant_day(store: LakeStore, date: str, docs: dict[str, str | None]) -> 
         {"dataset": d, "status": 200 if text else 404, "croissant": text}
         for d, text in docs.items()
     ]
-    table = pa.Table.from_pylist(rows, schema=pa.schema([HF_CROISSANT.field(n) for n in ("dataset", "status", "croissant")]))
-    full = {name: table.column(name) if name in table.column_names else pa.nulls(len(rows), HF_CROISSANT.field(name).type) for name in HF_CROISSANT.names}
+    table = pa.Table.from_pylist(
+        rows, schema=pa.schema([HF_CROISSANT.field(n) for n in ("dataset", "status", "croissant")])
+    )
+    full = {
+        name: table.column(name)
+        if name in table.column_names
+        else pa.nulls(len(rows), HF_CROISSANT.field(name).type)
+        for name in HF_CROISSANT.names
+    }
     store.write_table("hf_croissant", date, pa.table(full, schema=HF_CROISSANT))
 
 
 def test_validate_day_carries_forward_and_respects_the_budget(tmp_path) -> None:
     store = LakeStore(str(tmp_path / "lake"))
-    docs = {"a/squad": FIXTURES["squad_v2.json"], "b/duorc": FIXTURES["ibm_duorc.json"], "c/gone": None}
+    docs = {
+        "a/squad": FIXTURES["squad_v2.json"],
+        "b/duorc": FIXTURES["ibm_duorc.json"],
+        "c/gone": None,
+    }
     docs["d/gen"] = _generated(1, 0, 2)
     _croissant_day(store, "2026-03-01", docs)
-    write, result = validate_day(store, "2026-03-01", workers=2, timeout_s=30, max_docs=2)
+    _, result = validate_day(store, "2026-03-01", workers=2, timeout_s=30, max_docs=2)
     assert (result.rows, result.validated, result.not_validated) == (3, 2, 1)
-    day1 = {r["dataset"]: r for r in store.read_table("croissant_validation", "2026-03-01").to_pylist()}
+    day1 = {
+        r["dataset"]: r for r in store.read_table("croissant_validation", "2026-03-01").to_pylist()
+    }
     assert set(day1) == {"a/squad", "b/duorc", "d/gen"}  # 404 has no row
     assert day1["a/squad"]["valid"] is True and day1["b/duorc"]["valid"] is False
-    assert day1["d/gen"]["valid"] is None and day1["d/gen"]["reason"].startswith(REASON_NOT_VALIDATED)
+    assert day1["d/gen"]["valid"] is None and day1["d/gen"]["reason"].startswith(
+        REASON_NOT_VALIDATED
+    )
     assert day1["a/squad"]["validator_version"] == validator_version()
 
     # day 2: squad unchanged (carried), duorc unchanged (carried), gen never validated (now is)
     docs["e/new"] = FIXTURES["pollen-robotics_apple_storage.json"]
     _croissant_day(store, "2026-03-02", docs)
     _, result2 = validate_day(store, "2026-03-02", workers=2, timeout_s=30, max_docs=100)
-    assert (result2.carried_forward, result2.validated, result2.previous_date) == (2, 2, "2026-03-01")
-    day2 = {r["dataset"]: r for r in store.read_table("croissant_validation", "2026-03-02").to_pylist()}
+    assert (result2.carried_forward, result2.validated, result2.previous_date) == (
+        2,
+        2,
+        "2026-03-01",
+    )
+    day2 = {
+        r["dataset"]: r for r in store.read_table("croissant_validation", "2026-03-02").to_pylist()
+    }
     assert day2["a/squad"]["validated_at"] == day1["a/squad"]["validated_at"]
     assert day2["d/gen"]["valid"] is not None and day2["e/new"]["valid"] is True
-    assert store.read_table("croissant_validation", "2026-03-02").schema.equals(CROISSANT_VALIDATION, check_metadata=False)
+    assert store.read_table("croissant_validation", "2026-03-02").schema.equals(
+        CROISSANT_VALIDATION, check_metadata=False
+    )
 
     # a new validator version re-validates everything
     old = store.read_table("croissant_validation", "2026-03-02").to_pylist()
     for row in old:
         row["validator_version"] = "mlcroissant 0.0.1"
-    store.write_table("croissant_validation", "2026-03-02", pa.Table.from_pylist(old, schema=CROISSANT_VALIDATION))
+    store.write_table(
+        "croissant_validation", "2026-03-02", pa.Table.from_pylist(old, schema=CROISSANT_VALIDATION)
+    )
     _croissant_day(store, "2026-03-03", docs)
     _, result3 = validate_day(store, "2026-03-03", workers=1, timeout_s=30, max_docs=100)
     assert (result3.carried_forward, result3.validated) == (0, 4)

@@ -387,7 +387,11 @@ def test_croissant_depth_numbers_and_charts(tmp_path):
     curate_croissant_fields(store, D3)
     curate_croissant_files(store, D3)
     verdicts = [
-        {"dataset": "ibm/duorc", "valid": False, "errors": ['"repo" should be x', '"a" should be x']},
+        {
+            "dataset": "ibm/duorc",
+            "valid": False,
+            "errors": ['"repo" should be x', '"a" should be x'],
+        },
         {"dataset": "rajpurkar/squad_v2", "valid": True, "errors": []},
         {"dataset": "pollen-robotics/apple_storage", "valid": None, "errors": []},
     ]
