@@ -417,22 +417,34 @@ def depth_tables(
     datasets: Iterable[str | None],
     docs: Iterable[str | bytes | dict | None],
     statuses: Iterable[int | None] | None = None,
+    *,
+    fields: bool = True,
+    files: bool = True,
 ) -> tuple[pa.Table, pa.Table]:
     """`(hf_croissant_fields, hf_croissant_files)` rows for a batch of `hf_croissant` rows.
 
     Only served documents (status 200, or any status when `statuses` is None) are exploded.
+    `fields=False` / `files=False` skip one table (it comes back empty): each asset builds only
+    its own, so no document is exploded twice for nothing.
     """
-    fields: list[dict[str, Any]] = []
-    files: list[dict[str, Any]] = []
+    field_rows: list[dict[str, Any]] = []
+    file_rows: list[dict[str, Any]] = []
     status_iter = iter(statuses) if statuses is not None else None
     for dataset, doc in zip(datasets, docs, strict=True):
         status = next(status_iter) if status_iter is not None else 200
         if dataset is None or doc is None or status != 200:
             continue
-        f, g = depth_rows(dataset, doc)
-        fields += f
-        files += g
+        obj = _load(doc)
+        if obj is None:
+            continue
+        try:
+            if fields:
+                field_rows += explode_fields(dataset, obj)
+            if files:
+                file_rows += explode_files(dataset, obj)
+        except Exception:  # noqa: BLE001 - a bug must not lose the day; the parser's row says more
+            continue
     return (
-        pa.Table.from_pylist(fields, schema=HF_CROISSANT_FIELDS),
-        pa.Table.from_pylist(files, schema=HF_CROISSANT_FILES),
+        pa.Table.from_pylist(field_rows, schema=HF_CROISSANT_FIELDS),
+        pa.Table.from_pylist(file_rows, schema=HF_CROISSANT_FILES),
     )
