@@ -157,9 +157,9 @@ class Settings(BaseSettings):
     validation_max_docs: int = Field(
         100_000,
         ge=0,
-        description="Most Croissant documents validated per run (new or changed first come as "
-        "listed); the others get `valid` null with reason `not validated yet` and are "
-        "validated on a later run.",
+        description="Most Croissant documents validated per run (new or changed ones, in listing "
+        "order); the others get `valid` null with reason `not validated yet` and are validated "
+        "on a later run.",
     )
 
     # -- validation -------------------------------------------------------------------------------

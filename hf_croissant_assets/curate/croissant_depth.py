@@ -20,6 +20,7 @@ suffix, so `(dataset, record_set, field_path)` and `(dataset, file_id)` are keys
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Iterable
@@ -29,6 +30,8 @@ import pyarrow as pa
 
 from hf_croissant_assets.curate.croissant_parser import FILE_OBJECT_TYPES, FILE_SET_TYPES
 from hf_croissant_assets.schema import HF_CROISSANT_FIELDS, HF_CROISSANT_FILES
+
+log = logging.getLogger(__name__)
 
 #: Most field rows kept per document.
 MAX_FIELDS_PER_DOC = 20_000
@@ -442,8 +445,8 @@ def depth_tables(
                 field_rows += explode_fields(dataset, obj)
             if files:
                 file_rows += explode_files(dataset, obj)
-        except Exception:  # noqa: BLE001 - a bug must not lose the day; the parser's row says more
-            continue
+        except Exception as exc:  # noqa: BLE001 - a bug must not lose the day: said, not raised
+            log.warning("could not explode the Croissant document of %r: %r", dataset[:200], exc)
     return (
         pa.Table.from_pylist(field_rows, schema=HF_CROISSANT_FIELDS),
         pa.Table.from_pylist(file_rows, schema=HF_CROISSANT_FILES),

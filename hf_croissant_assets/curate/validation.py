@@ -221,6 +221,10 @@ def _init_worker() -> None:
     import mlcroissant  # noqa: F401 - warm the import before the first document
 
 
+def _noop(_: int) -> None:
+    return None
+
+
 def _worker(args: tuple[str | bytes, float]) -> Verdict:
     text, timeout_s = args
     return validate_text(text, timeout_s)
@@ -233,6 +237,17 @@ class ValidatorPool:
         self.workers = max(1, workers)
         self.timeout_s = timeout_s
         self._pool: Any = None
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> float:
+        """Start the workers now (spawn + validator import); returns the seconds it took."""
+        t0 = time.perf_counter()
+        pool = self._start()
+        pool.map(_noop, range(self.workers))
+        return time.perf_counter() - t0
 
     def _start(self) -> Any:
         if self._pool is None:
@@ -295,6 +310,7 @@ class ValidationResult:
     invalid: int = 0
     timed_out: int = 0
     seconds: float = 0.0
+    pool_startup_s: float = 0.0
     previous_date: str | None = None
     validator_version: str = ""
 
@@ -323,6 +339,13 @@ def _carry(row: dict[str, Any] | None, sha: str, version: str) -> bool:
     return not reason.startswith((REASON_NOT_VALIDATED, REASON_STUCK))
 
 
+#: Documents gathered (across input batches) before they are sent to the workers together:
+#: enough to keep every worker busy between two waits.
+DISPATCH_DOCS = 256
+#: Rows held back at most while gathering documents (bounds memory on a mostly carried day).
+DISPATCH_ROWS = 20_000
+
+
 def validation_rows(
     store: LakeStore,
     date: str,
@@ -333,47 +356,19 @@ def validation_rows(
     batch_size: int = 1_000,
     progress: Callable[[str], None] | None = None,
 ) -> Iterator[pa.Table]:
-    """The day's `croissant_validation` rows, batch by batch (see `validate_day`)."""
+    """The day's `croissant_validation` rows, in input order (see `validate_day`)."""
     version = validator_version()
     result.validator_version = version
     result.previous_date, previous = _previous(store, date)
     budget = max_docs
     columns = ["dataset", "status", "croissant"]
     started = time.perf_counter()
-    for batch in store.iter_batches("hf_croissant", date, columns=columns, batch_size=batch_size):
-        data = batch.to_pydict()
-        rows: list[dict[str, Any]] = []
-        todo: list[tuple[int, str]] = []
-        for dataset, status, text in zip(
-            data["dataset"], data["status"], data["croissant"], strict=True
-        ):
-            if dataset is None or status != 200 or text is None:
-                continue
-            sha = sha256_text(text)
-            old = previous.get(dataset)
-            if old is not None and _carry(old, sha, version):
-                rows.append(old)
-                result.carried_forward += 1
-                continue
-            row: dict[str, Any] = {"dataset": dataset, "document_sha256": sha}
-            if budget > 0:
-                budget -= 1
-                todo.append((len(rows), text))
-            else:
-                row |= {
-                    "valid": None,
-                    "errors": [],
-                    "warnings": [],
-                    "error_count": 0,
-                    "warning_count": 0,
-                    "validator_version": version,
-                    "validated_at": None,
-                    "seconds": None,
-                    "reason": f"{REASON_NOT_VALIDATED}: over this run's budget of {max_docs} "
-                    "documents (HF_CROISSANT_VALIDATION_MAX_DOCS); validated on a later run",
-                }
-                result.not_validated += 1
-            rows.append(row)
+    rows: list[dict[str, Any]] = []
+    todo: list[tuple[int, str]] = []
+
+    def flush() -> pa.Table:
+        if todo and not pool.started:  # worker start-up is reported apart from the throughput
+            result.pool_startup_s = pool.start()
         t0 = time.perf_counter()
         verdicts = pool.validate([text for _, text in todo])
         result.seconds += time.perf_counter() - t0
@@ -405,7 +400,47 @@ def validation_rows(
                 f"croissant_validation {date}: {result.rows} rows, {result.validated} validated, "
                 f"{result.carried_forward} carried forward ({elapsed:.0f} s)"
             )
-        yield pa.Table.from_pylist(rows, schema=CROISSANT_VALIDATION)
+        table = pa.Table.from_pylist(rows, schema=CROISSANT_VALIDATION)
+        rows.clear()
+        todo.clear()
+        return table
+
+    for batch in store.iter_batches("hf_croissant", date, columns=columns, batch_size=batch_size):
+        data = batch.to_pydict()
+        for dataset, status, text in zip(
+            data["dataset"], data["status"], data["croissant"], strict=True
+        ):
+            if dataset is None or status != 200 or text is None:
+                continue
+            sha = sha256_text(text)
+            old = previous.get(dataset)
+            if old is not None and _carry(old, sha, version):
+                rows.append(old)
+                result.carried_forward += 1
+                continue
+            row: dict[str, Any] = {"dataset": dataset, "document_sha256": sha}
+            if budget > 0:
+                budget -= 1
+                todo.append((len(rows), text))
+            else:
+                row |= {
+                    "valid": None,
+                    "errors": [],
+                    "warnings": [],
+                    "error_count": 0,
+                    "warning_count": 0,
+                    "validator_version": version,
+                    "validated_at": None,
+                    "seconds": None,
+                    "reason": f"{REASON_NOT_VALIDATED}: over this run's budget of {max_docs} "
+                    "documents (HF_CROISSANT_VALIDATION_MAX_DOCS); validated on a later run",
+                }
+                result.not_validated += 1
+            rows.append(row)
+        if len(todo) >= DISPATCH_DOCS or len(rows) >= DISPATCH_ROWS:
+            yield flush()
+    if rows:
+        yield flush()
 
 
 def validate_day(

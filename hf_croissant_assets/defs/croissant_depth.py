@@ -119,6 +119,7 @@ def build_croissant_depth_assets(partitions: PartitionsDefinition) -> list[Asset
                 "invalid": counts.invalid,
                 "timed_out": counts.timed_out,
                 "docs_per_s": round(counts.docs_per_s, 1),
+                "pool_startup_s": round(counts.pool_startup_s, 2),
                 "validator_version": counts.validator_version,
                 "previous_snapshot": counts.previous_date or "none",
                 "validator": MetadataValue.md(

@@ -67,19 +67,30 @@ def _declared_bytes(depth: dict[str, Any], date: str) -> bytes:
 
 def _validity(depth: dict[str, Any], date: str) -> bytes:
     fig = base._figure(f"Croissant validity (mlcroissant, offline) on {date}")
-    left, right = fig.subplots(1, 2, width_ratios=[1, 2.2])
+    left, right = fig.subplots(1, 2, width_ratios=[1, 2.6])
     counts = depth["validity"]["counts"]
     base._barh(
         left, list(VERDICTS), [counts[v] for v in VERDICTS], "#55a868", "documents by verdict"
     )
-    errors = depth["validity"]["top_errors"]
-    base._barh(
-        right,
-        [e["error"] for e in errors],
-        [e["documents"] for e in errors],
-        "#c44e52",
-        "most common errors (documents)",
-    )
+    left.set_xticks([])  # every bar carries its count
+    errors = depth["validity"]["top_errors"][:6]
+    right.set_title("most common errors (documents)", loc="left", fontsize=8)
+    if not errors:
+        base._placeholder(right, "no validation errors")
+        return base._png(fig)
+    # Long messages: each drawn as a line of text above its bar, not as a clipped tick label.
+    pos = list(range(len(errors)))[::-1]
+    values = [e["documents"] for e in errors]
+    right.barh(pos, values, height=0.35, color="#c44e52")
+    top = max(values) or 1
+    for p, e in zip(pos, errors, strict=True):
+        base._text(right, 0, p + 0.28, base.safe_label(e["error"], 95), fontsize=6.5, va="bottom")
+        base._text(right, e["documents"] + top * 0.01, p, f"{e['documents']:,}", va="center",
+                   fontsize=7)  # fmt: skip
+    right.set_yticks([])
+    right.set_xticks([])
+    right.set_xlim(0, top * 1.15)
+    right.set_ylim(-0.5, len(errors) - 0.2)
     return base._png(fig)
 
 
