@@ -183,6 +183,12 @@ def test_publish_then_bootstrap_a_new_lake_fetches_only_what_changed(tmp_path):
         assert meta["croissant_records"]["previous_snapshot"].value == DAY1
         assert store_b.dates("croissant_records") == [DAY1, DAY2]
         assert store_b.dates("hf_croissant") == [DAY2]  # only the raw records were imported
+        # ... and the same day's validator verdicts, so lake B validates only what changed
+        assert boot["validation_rows"] == store_a.num_rows("croissant_validation", DAY1) > 0
+        assert store_b.dates("croissant_validation") == [DAY1, DAY2]
+        verdicts = meta["croissant_validation"]
+        assert verdicts["carried_forward"].value > 0
+        assert verdicts["validated"].value <= len(new | changed)
 
         # Lake B's day 2 equals lake A's: same rows and values, apart from the request time of
         # the documents fetched today (each lake fetched them itself).
