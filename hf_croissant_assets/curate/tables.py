@@ -7,9 +7,7 @@ with the day, and both can run for any day whose raw data is in the lake.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -65,29 +63,11 @@ def curate_croissant(
     return writer.result
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while exploding documents.
-
-    Exploding allocates millions of small dicts and lists (all acyclic, freed by reference
-    counting); each one counts towards the collector's thresholds, and every full collection walks
-    every object of the process, which in a long-lived process (Dagster, a benchmark) holding
-    large structures costs more than the work itself.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _curate_depth(
     store: LakeStore, date: str, which: int, table: str, batch_size: int, audit: Audit | None
 ) -> WriteResult:
     columns = ["dataset", "status", "croissant"]
-    with _gc_paused(), store.writer(table, date, audit=audit) as writer:
+    with store.writer(table, date, audit=audit) as writer:
         for batch in store.iter_batches(
             "hf_croissant", date, columns=columns, batch_size=batch_size
         ):
