@@ -44,8 +44,17 @@ EXPECTED_EDGES = {
     "croissant_records": {"hf_dataset_listing"},
     "hf_datasets": {"hf_dataset_listing"},
     "hf_croissant": {"croissant_records", "hf_datasets"},
-    "daily_report": {"hf_datasets", "hf_croissant"},
-    "duckdb_tables": {"hf_datasets", "hf_croissant"},
+    "hf_croissant_fields": {"hf_croissant"},
+    "hf_croissant_files": {"hf_croissant"},
+    "croissant_validation": {"hf_croissant"},
+    "daily_report": {
+        "hf_datasets",
+        "hf_croissant",
+        "hf_croissant_fields",
+        "hf_croissant_files",
+        "croissant_validation",
+    },
+    "duckdb_tables": {"hf_datasets", "hf_croissant", "hf_croissant_fields", "hf_croissant_files"},
 }
 
 
