@@ -99,7 +99,7 @@ HF_DATASETS = pa.schema(
         _field("disabled", pa.bool_()),
         _field("gated", pa.string(), "false, auto or manual"),
         _field("downloads", pa.int32(), "downloads over the last 30 days"),
-        _field("downloads_all_time", pa.int64(), "bigint: the seed int overflows"),
+        _field("downloads_all_time", pa.int64(), "bigint: all-time counts exceed 32 bits"),
         _field("tags", pa.list_(pa.string())),
         _field("license", pa.string(), "from the license: tag"),
         _field("trending_score", pa.float64()),
@@ -165,6 +165,33 @@ CROISSANT_PARSED = pa.schema(
 
 #: `hf_croissant`: the raw record followed by the typed columns.
 HF_CROISSANT = pa.schema(list(CROISSANT_RECORDS) + list(CROISSANT_PARSED))
+
+#: The kinds of `hf_dataset_changes.change`, in the order reports list them
+#: (`curate/changes.py` defines what each means).
+CHANGE_KINDS: tuple[str, ...] = (
+    "created",
+    "deleted",
+    "updated",
+    "license_changed",
+    "gated_changed",
+    "disabled_changed",
+    "croissant_appeared",
+    "croissant_disappeared",
+    "croissant_changed",
+    "croissant_status_changed",
+    "downloads_jump",
+)
+
+#: `hf_dataset_changes`: one row per event between a day and the newest earlier snapshot.
+HF_DATASET_CHANGES = pa.schema(
+    [
+        _field("dataset", pa.string(), "dataset id"),
+        _field("change", pa.string(), "event kind: " + ", ".join(CHANGE_KINDS)),
+        _field("before", pa.string(), "value on previous_date (null if absent)"),
+        _field("after", pa.string(), "value on the day (null if absent)"),
+        _field("previous_date", pa.date32(), "the newest earlier snapshot compared with"),
+    ]
+)
 
 
 #: `hf_croissant_fields`: one row per field of every record set of a day's Croissant documents,
@@ -245,6 +272,12 @@ class LakeDataset:
     key: tuple[str, ...] = ("dataset",)
     #: One paragraph for the published dataset card and the asset description.
     description: str = ""
+    #: Column each partition file is sorted by (row groups then hold disjoint id ranges, so a
+    #: filter on one id reads one row group per day); None: written in arrival order.
+    sort_key: str | None = None
+    #: True for tables whose rows are derived from the Croissant documents (publishing withholds
+    #: the rows of gated datasets, as it withholds their documents).
+    from_document: bool = False
 
 
 #: Every partitioned dataset in the lake: the one registry (the store, the SQL engines, the
@@ -252,17 +285,47 @@ class LakeDataset:
 LAKE_DATASETS: dict[str, LakeDataset] = {
     d.name: d
     for d in (
-        LakeDataset("hf_datasets", "hf_datasets", HF_DATASETS, is_table=True),
-        LakeDataset("hf_croissant", "hf_croissant", HF_CROISSANT, is_table=True),
+        LakeDataset(
+            "hf_datasets",
+            "hf_datasets",
+            HF_DATASETS,
+            is_table=True,
+            sort_key="dataset",
+            description="The Hub's dataset listing (`GET /api/datasets` with an explicit "
+            "`expand` list), curated.",
+        ),
+        LakeDataset(
+            "hf_croissant",
+            "hf_croissant",
+            HF_CROISSANT,
+            is_table=True,
+            sort_key="dataset",
+            description="The Croissant answer for each listed dataset, raw and untouched "
+            "(`croissant`), followed by typed columns parsed from it.",
+        ),
         LakeDataset("raw_listing", "_raw/listing", RAW_LISTING, is_table=False),
         LakeDataset(
             "croissant_records", "_raw/croissant_records", CROISSANT_RECORDS, is_table=False
+        ),
+        LakeDataset(
+            "hf_dataset_changes",
+            "hf_dataset_changes",
+            HF_DATASET_CHANGES,
+            is_table=True,
+            key=("dataset", "change"),
+            sort_key="dataset",
+            description="What changed on the Hub: one row per event between the day and the "
+            "newest earlier snapshot (`previous_date`), derived from `hf_datasets` and "
+            "`hf_croissant` — created, deleted, updated (sha), license/gated/disabled changes, "
+            "Croissant appeared, disappeared, changed or changed status, downloads jumps. Files "
+            "are sorted by `dataset`, so a filter on one id reads one row group per day.",
         ),
         LakeDataset(
             "hf_croissant_fields",
             "hf_croissant_fields",
             HF_CROISSANT_FIELDS,
             is_table=True,
+            from_document=True,
             key=("dataset", "record_set", "field_path"),
             description="One row per field of every record set of the day's Croissant "
             "documents, nested subFields flattened with a `/` path: data types, source file and "
@@ -273,6 +336,7 @@ LAKE_DATASETS: dict[str, LakeDataset] = {
             "hf_croissant_files",
             HF_CROISSANT_FILES,
             is_table=True,
+            from_document=True,
             key=("dataset", "file_id"),
             description="One row per `distribution` entry (FileObject / FileSet) of the day's "
             "Croissant documents: format, URL, globs, checksums, declared size parsed to bytes.",
@@ -282,6 +346,7 @@ LAKE_DATASETS: dict[str, LakeDataset] = {
             "croissant_validation",
             CROISSANT_VALIDATION,
             is_table=True,
+            from_document=True,
             description="The MLCommons reference validator's verdict (mlcroissant, offline) on "
             "every served Croissant document: valid, errors, warnings, validator version. "
             "Unchanged documents carry their verdict forward.",

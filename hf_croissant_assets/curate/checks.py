@@ -46,11 +46,18 @@ ROWS_BELONG_TO_DAY = Check(
     "rows_belong_to_day",
     "Every row's `dataset` is a dataset of the day's hf_croissant partition.",
 )
+EVENTS_MATCH_SNAPSHOTS = Check(
+    "events_match_snapshots",
+    "Every event's dataset exists on the side it claims: `created` only on the day, `deleted` "
+    "only on previous_date, every other kind on both; kinds are known, previous_date is the "
+    "newest earlier snapshot.",
+)
 
 #: The checks of each table, declared once: `audit` runs exactly these, the assets declare them.
 CHECKS: dict[str, tuple[Check, ...]] = {
     "hf_datasets": (SCHEMA_MATCHES, DATASET_UNIQUE, ROW_COUNT_VS_PREVIOUS),
     "hf_croissant": (SCHEMA_MATCHES, DATASET_UNIQUE, ROW_COUNT_VS_PREVIOUS, ROWS_MATCH_LISTING),
+    "hf_dataset_changes": (SCHEMA_MATCHES, KEY_UNIQUE, EVENTS_MATCH_SNAPSHOTS),
     "hf_croissant_fields": (SCHEMA_MATCHES, KEY_UNIQUE, ROWS_BELONG_TO_DAY),
     "hf_croissant_files": (SCHEMA_MATCHES, KEY_UNIQUE, ROWS_BELONG_TO_DAY),
     "croissant_validation": (SCHEMA_MATCHES, DATASET_UNIQUE, ROWS_BELONG_TO_DAY),
@@ -229,6 +236,67 @@ def rows_match_listing(rows: int, listing_rows: int | None) -> CheckOutcome:
     )
 
 
+def events_match_snapshots(store: LakeStore, date: str, parquet: pq.ParquetFile) -> CheckOutcome:
+    """Each event of a `hf_dataset_changes` file against the two `hf_datasets` snapshots."""
+    import duckdb
+
+    from hf_croissant_assets.curate.changes import previous_snapshot, register_partition
+    from hf_croissant_assets.schema import CHANGE_KINDS
+
+    name = EVENTS_MATCH_SNAPSHOTS.name
+    events = parquet.read(columns=["dataset", "change", "previous_date"])
+    expected_prev = previous_snapshot(store, date)
+    prevs = {d.isoformat() for d in events.column("previous_date").unique().to_pylist() if d}
+    if events.num_rows == 0:
+        return CheckOutcome(name, True, "no events", {"events": 0})
+    if prevs != {expected_prev} or None in events.column("previous_date").to_pylist():
+        return CheckOutcome(
+            name,
+            False,
+            f"previous_date values {sorted(prevs)} != the newest earlier snapshot {expected_prev}",
+            {"events": events.num_rows},
+        )
+    assert expected_prev is not None
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("events", events)
+        register_partition(con, store, "hf_datasets", date, "cur_ds")
+        register_partition(con, store, "hf_datasets", expected_prev, "prev_ds")
+        kinds = ", ".join("'" + k + "'" for k in CHANGE_KINDS)
+        bad = con.execute(
+            f"""
+            WITH e AS (
+                SELECT dataset, change,
+                       dataset IN (SELECT dataset FROM cur_ds) AS on_day,
+                       dataset IN (SELECT dataset FROM prev_ds) AS on_prev
+                FROM events)
+            SELECT dataset, change FROM e
+            WHERE dataset IS NULL OR change IS NULL OR change NOT IN ({kinds})
+               OR NOT CASE change WHEN 'created' THEN on_day AND NOT on_prev
+                                  WHEN 'deleted' THEN on_prev AND NOT on_day
+                                  ELSE on_day AND on_prev END
+            ORDER BY dataset LIMIT 1000
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    if bad:
+        examples = ", ".join(f"{c}:{d}" for d, c in bad[:3])
+        return CheckOutcome(
+            name,
+            False,
+            f"{len(bad)}{'+' if len(bad) == 1000 else ''} event(s) whose dataset is not on the "
+            f"side the kind claims (e.g. {examples})",
+            {"events": events.num_rows, "mismatched": len(bad)},
+        )
+    return CheckOutcome(
+        name,
+        True,
+        f"all {events.num_rows} events match hf_datasets on {date} and {expected_prev}",
+        {"events": events.num_rows, "previous_date": expected_prev},
+    )
+
+
 def audit(
     store: LakeStore,
     table: str,
@@ -255,6 +323,8 @@ def audit(
                 store.num_rows("hf_datasets", date) if store.exists("hf_datasets", date) else None
             )
             outcomes.append(rows_match_listing(rows, listing_rows))
+        elif check is EVENTS_MATCH_SNAPSHOTS:
+            outcomes.append(events_match_snapshots(store, date, parquet))
         elif check is ROWS_BELONG_TO_DAY:
             outcomes.append(rows_belong_to_day(parquet, _day_datasets(store, date)))
         else:  # pragma: no cover - a check declared without an implementation

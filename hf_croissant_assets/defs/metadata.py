@@ -27,11 +27,19 @@ PREVIEW_COLUMNS = {
         "record_set_count",
         "request_time",
     ],
+    "hf_dataset_changes": ["dataset", "change", "before", "after", "previous_date"],
 }
 
 
 def table_schema(schema: pa.Schema) -> TableSchema:
-    return TableSchema(columns=[TableColumn(f.name, str(f.type)) for f in schema])
+    """The column schema shown in the UI, with each column's comment from `schema.py`."""
+    return TableSchema(
+        columns=[TableColumn(f.name, str(f.type), description=_comment(f) or None) for f in schema]
+    )
+
+
+def _comment(f: pa.Field) -> str:
+    return (f.metadata or {}).get(b"comment", b"").decode()
 
 
 def _cell(value: Any) -> str | int | float | bool | None:

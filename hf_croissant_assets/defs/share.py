@@ -45,6 +45,7 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
             endpoint=hf_publish.endpoint,
             license_id=hf_publish.license,
             refresh_days=crawl.refresh_after_days,
+            gated_documents=hf_publish.gated_documents,
             logger=context.log,
         )
         endpoint = hf_publish.endpoint.rstrip("/")

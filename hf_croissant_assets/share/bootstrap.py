@@ -29,8 +29,8 @@ import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from datetime import date as Date
-from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -128,6 +128,38 @@ def plan_columns(schema: pa.Schema, where: str) -> tuple[list[str], list[str], l
     added = [n for n in CROISSANT_RECORDS.names if n not in names]
     dropped = [n for n in schema.names if n not in HF_CROISSANT.names]
     return read, added, dropped
+
+
+#: How far in the future a published `request_time` may be (clock skew), at most.
+FUTURE_SLACK = timedelta(hours=1)
+
+
+def validate_rows(table: pa.Table, where: str, now: datetime | None = None) -> None:
+    """Refuse a published batch whose rows could not have been written by a real crawl: an id
+    that is not a Hub repo id, a status outside 100..599, a `request_time` that does not parse
+    or lies in the future (it would never be refreshed)."""
+    from hf_croissant_assets.curate.listing_rows import parse_timestamp
+    from hf_croissant_assets.hub.client import invalid_repo_id
+
+    limit = (now or datetime.now(UTC)) + FUTURE_SLACK
+    columns = table.select(["dataset", "status", "request_time"]).to_pydict()
+    for dataset, status, request_time in zip(
+        columns["dataset"], columns["status"], columns["request_time"], strict=True
+    ):
+        problem = invalid_repo_id(dataset)
+        if problem is None and status is not None and not 100 <= status <= 599:
+            problem = f"{dataset!r} has status {status}, not an HTTP status"
+        if problem is None and request_time is not None:
+            when = parse_timestamp(request_time)
+            if when is None:
+                problem = f"{dataset!r} has request_time {str(request_time)[:50]!r}, not a time"
+            elif when > limit:
+                problem = f"{dataset!r} has request_time {request_time!r}, in the future"
+        if problem:
+            raise BootstrapError(
+                f"{where}: {problem}; the file is refused and nothing was imported (unset "
+                f"{env_name('bootstrap_repo')} to crawl from scratch)"
+            )
 
 
 def adapt(batch: pa.RecordBatch, where: str) -> pa.Table:
@@ -299,6 +331,7 @@ def bootstrap_croissant_records(
                     ids = table.column("dataset").to_pylist()
                     if None in ids:
                         raise BootstrapError(f"{where}: a row has a null `dataset`")
+                    validate_rows(table, where)
                     before = len(seen)
                     seen.update(ids)
                     if len(seen) - before != len(ids):

@@ -163,6 +163,7 @@ def test_definitions_load_with_the_jobs_and_schedule():
         "croissant_records",
         "hf_datasets",
         "hf_croissant",
+        "hf_dataset_changes",
         "hf_croissant_fields",
         "hf_croissant_files",
         "croissant_validation",

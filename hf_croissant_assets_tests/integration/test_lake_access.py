@@ -502,7 +502,7 @@ def s3_copy30(s3_bucket, lake30) -> str:
     target = LakeStore(uri)
     for table in schema.TABLES:
         if not LakeStore(lake30).dates(table):
-            continue  # a table the fixture lake does not hold
+            continue  # a table this lake never wrote (e.g. hf_dataset_changes)
         pafs.copy_files(
             LakeStore(lake30).dataset_dir(table),
             target.dataset_dir(table),

@@ -37,6 +37,7 @@ from hf_croissant_assets_tests.support import (
     hf_croissant,
     hf_croissant_fields,
     hf_croissant_files,
+    hf_dataset_changes,
     hf_dataset_listing,
     hf_datasets,
     hf_hub_export,
@@ -54,6 +55,7 @@ FETCHING = [
     croissant_records,
     hf_datasets,
     hf_croissant,
+    hf_dataset_changes,
     hf_croissant_fields,
     hf_croissant_files,
     croissant_validation,
@@ -133,15 +135,16 @@ def test_publish_then_bootstrap_a_new_lake_fetches_only_what_changed(tmp_path):
         exported = meta["hf_hub_export"]
         files = emu.repo_files(REPO)
         assert set(files) == EXPECTED_DAY1_FILES
-        for table in TABLES:
+        for table in publish.PUBLISHED_TABLES:
             local = Path(store_a.part_path(table, DAY1)).read_bytes()
             assert files[f"data/{table}/date={DAY1}/part-0.parquet"] == local
         assert exported["bytes_published"].value == sum(
-            len(files[f"data/{t}/date={DAY1}/part-0.parquet"]) for t in TABLES
+            len(files[f"data/{t}/date={DAY1}/part-0.parquet"]) for t in publish.PUBLISHED_TABLES
         )
         assert exported["rows"].value == {t: store_a.num_rows(t, DAY1) for t in TABLES}
         assert exported["rows"].value["hf_datasets"] == 1000
         assert exported["rows"].value["hf_croissant"] == 1000
+        assert exported["rows"].value["hf_dataset_changes"] == 0  # first day: nothing to compare
         assert [c["title"] for c in emu.repo_commits(REPO)] == [
             "initial commit",
             f"Snapshot {DAY1}",

@@ -15,8 +15,8 @@ from matplotlib import image as mpimg
 
 from hf_croissant_assets.defs.resources import HubResource, LakeResource
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.report.build import CHARTS, REPORT_JSON, build_report
-from hf_croissant_assets.report.charts import FIGSIZE, safe_label
+from hf_croissant_assets.report.build import CHARTS, REPORT_HTML, REPORT_JSON, build_report
+from hf_croissant_assets.report.charts import DPI, FIGSIZE, safe_label
 from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS
 from hf_croissant_assets_tests.support import (
     daily_report,
@@ -77,7 +77,8 @@ def lake(tmp_path: Path) -> tuple[LakeStore, Path]:
 
 
 def _assert_pngs(folder: Path) -> None:
-    width, height = (round(v * 80) for v in FIGSIZE)
+    width, height = (round(v * DPI) for v in FIGSIZE)
+    assert (width, height) == (1200, 600)
     for name in CHARTS:
         data = (folder / name).read_bytes()
         assert len(data) > 1000, name
@@ -103,7 +104,7 @@ def test_report_files_and_numbers_match_sql(lake):
 
     folder = root / "reports" / f"date={D3}"
     assert report.folder == str(folder)
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*CHARTS, REPORT_JSON])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*CHARTS, REPORT_HTML, REPORT_JSON])
     _assert_pngs(folder)
     for name in CHARTS:
         assert report.pngs[name] == (folder / name).read_bytes()
@@ -327,7 +328,7 @@ def test_report_on_s3(s3_bucket):
         for i in store.fs.get_file_info(FileSelector(f"{s3_bucket}/lake/reports", recursive=True))
         if i.type.name == "File"
     }
-    assert names == {*CHARTS, REPORT_JSON}
+    assert names == {*CHARTS, REPORT_HTML, REPORT_JSON}
 
 
 def test_dagster_asset_shows_the_charts(lake):

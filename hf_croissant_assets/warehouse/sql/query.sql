@@ -21,7 +21,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `hf_croissant`.`hf_datasets` (
   `disabled` boolean,
   `gated` string COMMENT 'false, auto or manual',
   `downloads` int COMMENT 'downloads over the last 30 days',
-  `downloads_all_time` bigint COMMENT 'bigint: the seed int overflows',
+  `downloads_all_time` bigint COMMENT 'bigint: all-time counts exceed 32 bits',
   `tags` array<string>,
   `license` string COMMENT 'from the license: tag',
   `trending_score` double,
@@ -88,6 +88,29 @@ TBLPROPERTIES (
   'projection.date.interval'='1',
   'projection.date.interval.unit'='DAYS',
   'storage.location.template'='s3://YOUR-BUCKET/lake/hf_croissant/date=${date}/'
+);
+
+-- name: create_hf_dataset_changes
+CREATE EXTERNAL TABLE IF NOT EXISTS `hf_croissant`.`hf_dataset_changes` (
+  `dataset` string COMMENT 'dataset id',
+  `change` string COMMENT 'event kind: created, deleted, updated, license_changed, gated_changed, disabled_changed, croissant_appeared, croissant_disappeared, croissant_changed, croissant_status_changed, downloads_jump',
+  `before` string COMMENT 'value on previous_date (null if absent)',
+  `after` string COMMENT 'value on the day (null if absent)',
+  `previous_date` date COMMENT 'the newest earlier snapshot compared with'
+)
+PARTITIONED BY (`date` date)
+STORED AS PARQUET
+LOCATION 's3://YOUR-BUCKET/lake/hf_dataset_changes/'
+TBLPROPERTIES (
+  'parquet.compression'='ZSTD',
+  'hf_croissant_assets.schema_version'='1',
+  'projection.enabled'='true',
+  'projection.date.type'='date',
+  'projection.date.format'='yyyy-MM-dd',
+  'projection.date.range'='2026-01-01,NOW',
+  'projection.date.interval'='1',
+  'projection.date.interval.unit'='DAYS',
+  'storage.location.template'='s3://YOUR-BUCKET/lake/hf_dataset_changes/date=${date}/'
 );
 
 -- name: create_hf_croissant_fields
@@ -266,6 +289,23 @@ CROSS JOIN days
 LEFT JOIN hf_datasets p ON p.dataset = t.dataset AND p."date" = days.previous
 WHERE t."date" = days.latest AND (p.dataset IS NULL OR p.sha <> t.sha)
 ORDER BY change, t.dataset;
+
+-- name: changes_by_kind_latest
+-- What changed on the Hub on the newest day (vs. the newest earlier snapshot), by kind.
+SELECT change, count(*) AS events
+FROM hf_dataset_changes
+WHERE "date" = (SELECT max("date") FROM hf_dataset_changes)
+GROUP BY 1
+ORDER BY events DESC, change;
+
+-- name: license_changes_latest
+-- Which license changes happened on the newest day (before -> after), most frequent first.
+SELECT coalesce(before, '(none)') AS license_before, coalesce(after, '(none)') AS license_after,
+       count(*) AS datasets
+FROM hf_dataset_changes
+WHERE "date" = (SELECT max("date") FROM hf_dataset_changes) AND change = 'license_changed'
+GROUP BY 1, 2
+ORDER BY datasets DESC, license_before, license_after;
 
 -- The Croissant in depth: fields, files, validity, licenses ----------------------------------
 
