@@ -17,6 +17,7 @@ from hf_croissant_assets.defs.alerts import (
     with_freshness,
 )
 from hf_croissant_assets.defs.changes import build_changes_assets
+from hf_croissant_assets.defs.croissant_depth import build_croissant_depth_assets
 from hf_croissant_assets.defs.hub import build_hub_assets
 from hf_croissant_assets.defs.jobs import build_jobs
 from hf_croissant_assets.defs.lake import build_lake_assets
@@ -29,6 +30,7 @@ from hf_croissant_assets.defs.resources import (
     HfPublishResource,
     HubResource,
     LakeResource,
+    ValidatorSettings,
 )
 from hf_croissant_assets.defs.schedules import build_daily_schedule
 from hf_croissant_assets.defs.share import build_share_assets
@@ -63,6 +65,11 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "lake": LakeResource(uri=settings.lake, row_drop_tolerance=settings.row_drop_tolerance),
         "duckdb": DuckDBResource(path=settings.duckdb),
+        "validator": ValidatorSettings(
+            workers=settings.validation_workers,
+            timeout_s=settings.validation_timeout_s,
+            max_docs=settings.validation_max_docs,
+        ),
     }
     if settings.alert_webhook_set:
         resources["alerts"] = AlertResource(
@@ -96,6 +103,7 @@ def build_assets(settings: Settings) -> list[AssetsDefinition]:
         *build_hub_assets(partitions),
         *build_lake_assets(partitions),
         *build_changes_assets(partitions, settings.downloads_jump_factor),
+        *build_croissant_depth_assets(partitions),
         athena_tables if settings.athena_database else duckdb_tables,
         *build_report_assets(partitions),
         *(build_share_assets(partitions) if settings.publish_repo else []),

@@ -227,6 +227,25 @@ class Settings(BaseSettings):
         "failing its freshness policy.",
     )
 
+    # -- Croissant validation (mlcroissant, offline) --------------------------------------------
+    validation_workers: int = Field(
+        2, ge=1, le=64, description="Worker processes running the Croissant validator."
+    )
+    validation_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Time limit per Croissant document in the validator; past it the verdict "
+        "is null with reason `timeout`.",
+    )
+    validation_max_docs: int = Field(
+        100_000,
+        ge=0,
+        description="Most Croissant documents validated per run (new or changed ones, in listing "
+        "order); the others get `valid` null with reason `not validated yet` and are validated "
+        "on a later run.",
+    )
+
     # -- validation -------------------------------------------------------------------------------
 
     @field_validator("hf_endpoint")

@@ -187,6 +187,20 @@ class CrawlSettings(ConfigurableResource):
         return Budget(max_requests=self.max_requests, max_duration_s=self.max_duration_s)
 
 
+class ValidatorSettings(ConfigurableResource):
+    """How the Croissant validator runs: worker processes, time limit, per-run budget."""
+
+    workers: int = Field(
+        default=default("validation_workers"), description=env_name("validation_workers")
+    )
+    timeout_s: float = Field(
+        default=default("validation_timeout_s"), description=env_name("validation_timeout_s")
+    )
+    max_docs: int = Field(
+        default=default("validation_max_docs"), description=env_name("validation_max_docs")
+    )
+
+
 class AthenaResource(ConfigurableResource):
     """Athena for an S3 lake: database, workgroup, result location, region; polling limits."""
 

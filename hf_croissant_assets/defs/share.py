@@ -1,8 +1,8 @@
 """Share the day on the Hugging Face Hub: the `hf_hub_export` asset (only with a target repo).
 
-It depends on `hf_datasets` and `hf_croissant`, whose checks are blocking: in a run it starts
-only after both tables of the day were written and passed every check, so a day is never shared
-half-done or unchecked. Defined only when HF_CROISSANT_PUBLISH_REPO is set (definitions.py).
+It depends on every lake table (`publish.PUBLISHED_TABLES`), whose checks are blocking: in a run
+it starts only after every table of the day was written and passed every check, so a day is never
+shared half-done or unchecked. Defined only when HF_CROISSANT_PUBLISH_REPO is set (definitions.py).
 """
 
 from dagster import (
@@ -24,7 +24,8 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
         deps=list(PUBLISHED_TABLES),
         group_name="share",
         kinds={"huggingface", "parquet"},
-        description="The day's `hf_datasets` and `hf_croissant` partitions published to the Hub "
+        description="The day's partitions of every lake table (`hf_datasets`, `hf_croissant`, "
+        "the Croissant fields / files / validation tables) published to the Hub "
         "dataset repo HF_CROISSANT_PUBLISH_REPO as one commit (`data/<table>/date=D/part-0.parquet`), "
         "with the dataset card (README.md: configs for the viewer, schema, method, licence, "
         "caveats). Runs after the day's blocking checks passed; re-publishing a day replaces its "

@@ -16,6 +16,10 @@ from hf_croissant_assets.schema import TABLES
 from hf_croissant_assets.settings import env_name
 from hf_croissant_assets.warehouse.duckdb_views import refresh_views
 
+#: The SQL tables wait for the lake tables they expose, except the validator's (its own pace:
+#: its view reads whatever days exist, so it needs no re-registration to show a new day).
+_TABLE_DEPS = [t for t in TABLES if t != "croissant_validation"]
+
 #: Where the Athena setup is remembered, so the DDL runs once (and again only when it changes).
 ATHENA_STATE = "_warehouse/athena.json"
 
@@ -23,10 +27,11 @@ ATHENA_STATE = "_warehouse/athena.json"
 def build_warehouse_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     @asset(
         partitions_def=partitions,
-        deps=list(TABLES),
+        deps=_TABLE_DEPS,
         group_name="warehouse",
         kinds={"duckdb"},
-        description="DuckDB views `hf_datasets`, `hf_croissant` over every partition of the lake, in "
+        description="DuckDB views (one per lake table: `hf_datasets`, `hf_croissant`, ...) over "
+        "every partition of the lake, in "
         "the file HF_CROISSANT_DUCKDB. Views read the parquet files, so a new day is visible as "
         "soon as it is written; materializing re-registers them and counts the day's rows. A file "
         "held open by a reader is replaced by a fresh one; an S3 lake is queried through pyarrow "
@@ -72,10 +77,10 @@ def build_warehouse_assets(partitions: PartitionsDefinition) -> list[AssetsDefin
 
     @asset(
         partitions_def=partitions,
-        deps=list(TABLES),
+        deps=_TABLE_DEPS,
         group_name="warehouse",
         kinds={"athena"},
-        description="Athena tables `hf_datasets`, `hf_croissant` over the S3 lake (AWS mode). The "
+        description="Athena tables (one per lake table) over the S3 lake (AWS mode). The "
         "database and tables are created once, with partition projection on `date`, so a new day "
         "is queryable as soon as its file exists; with HF_CROISSANT_ATHENA_PROJECTION=false the day "
         "is added with ALTER TABLE ... ADD IF NOT EXISTS PARTITION. Never MSCK REPAIR TABLE.",

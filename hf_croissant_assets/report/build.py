@@ -40,6 +40,11 @@ _CHART_TITLES = {
     "gated.png": "Gated share",
     "movers_7.png": "Download movers, 7 snapshots",
     "movers_30.png": "Download movers, 30 snapshots",
+    "changes.png": "What changed since the previous snapshot",
+    "field_types.png": "Croissant field data types",
+    "declared_bytes.png": "Bytes declared in Croissant, by format",
+    "validity.png": "Croissant validity (mlcroissant)",
+    "license_agreement.png": "License tag vs. Croissant license (SPDX)",
 }
 
 
@@ -114,8 +119,7 @@ def render_html(report: ReportNumbers) -> str:
     charts = "\n".join(
         f'<figure><img src="{name}" width="1200" height="600" alt="{html.escape(title)}">'
         f"<figcaption>{html.escape(title)}</figcaption></figure>"
-        for name, title in _CHART_TITLES.items()
-        if name in CHARTS
+        for name, title in ((n, _CHART_TITLES.get(n, n)) for n in CHARTS)
     )
     notes = "".join(f"<li>{html.escape(str(n))}</li>" for n in report.notes)
     return f"""<!doctype html>

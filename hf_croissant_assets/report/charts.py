@@ -13,7 +13,6 @@ control characters replaced, truncated), never interpreted.
 from __future__ import annotations
 
 import io
-import re
 import warnings
 from datetime import date as Date
 from datetime import timedelta
@@ -30,6 +29,11 @@ CHARTS: tuple[str, ...] = (
     "movers_7.png",
     "movers_30.png",
     "changes.png",
+    # the Croissant in depth (report.croissant_charts)
+    "field_types.png",
+    "declared_bytes.png",
+    "validity.png",
+    "license_agreement.png",
 )
 LABEL_MAX = 40
 #: Longest title: what fits the figure's width at its font size (longer ones are cut with "…").
@@ -49,30 +53,17 @@ _RC: dict[str, Any] = {
     "axes.titlesize": 8,
 }
 
-#: SPDX identifiers of the licenses the Hub offers as `license:` tags (lower-case Hub id -> SPDX).
-_SPDX = {
-    "mit": "MIT",
-    "apache-2.0": "Apache-2.0",
+#: Hub `license:` tags (and URL tails) that are no SPDX id as written, and the short name a chart
+#: shows for them; every SPDX id itself is found by `curate.licenses` (the SPDX License List).
+_CHART_LICENSE_NAMES = {
     "license-2.0": "Apache-2.0",  # apache.org/licenses/LICENSE-2.0
-    "bsd-2-clause": "BSD-2-Clause",
-    "bsd-3-clause": "BSD-3-Clause",
-    "cc0-1.0": "CC0-1.0",
-    "gpl-2.0": "GPL-2.0",
-    "gpl-3.0": "GPL-3.0",
-    "lgpl-3.0": "LGPL-3.0",
-    "agpl-3.0": "AGPL-3.0",
-    "mpl-2.0": "MPL-2.0",
-    "unlicense": "Unlicense",
     "odbl": "ODbL-1.0",
     "odc-by": "ODC-By-1.0",
     "pddl": "PDDL-1.0",
-    "wtfpl": "WTFPL",
     "openrail": "OpenRAIL",
     "other": "other",
     "unknown": "unknown",
 }
-_CC = re.compile(r"creativecommons\.org/licenses/([a-z-]+)/(\d\.\d)")
-_CC0 = re.compile(r"creativecommons\.org/publicdomain/zero/(\d\.\d)")
 
 
 def safe_label(value: Any, limit: int = LABEL_MAX) -> str:
@@ -127,19 +118,20 @@ def _placeholder(ax, message: str) -> None:
 def spdx_short(value: Any) -> str:
     """A license as its SPDX short identifier when it is a known one, from a Hub tag id
     (`cc-by-4.0`) or a Croissant license URL (`https://choosealicense.com/licenses/mit/`,
-    `https://creativecommons.org/licenses/by-sa/4.0/`); anything else as plain text."""
+    `https://creativecommons.org/licenses/by-sa/4.0/`); anything else as plain text.
+
+    The same mapping as the lake's `license_spdx` columns (`curate.licenses`), plus readable
+    names for the Hub's few non-SPDX tags."""
+    from hf_croissant_assets.curate.licenses import spdx_from_license
+
+    if (found := spdx_from_license(value)) is not None:
+        return found
     text = safe_label(value, limit=200)
     low = text.lower().strip().rstrip("/")
     if "://" in low:
-        if match := _CC.search(low):
-            return f"CC-{match.group(1).upper()}-{match.group(2)}"
-        if match := _CC0.search(low):
-            return f"CC0-{match.group(1)}"
         low = low.rsplit("/", 1)[-1]
-    if low in _SPDX:
-        return _SPDX[low]
-    if match := re.fullmatch(r"cc-(by(?:-nc)?(?:-sa|-nd)?)-(\d\.\d)", low):
-        return f"CC-{match.group(1).upper()}-{match.group(2)}"
+    if low in _CHART_LICENSE_NAMES:
+        return _CHART_LICENSE_NAMES[low]
     return safe_label(low if "://" in text else text)
 
 
@@ -314,7 +306,20 @@ def render_charts(numbers: ReportNumbers) -> dict[str, bytes]:
             "movers_7.png": _chart_movers(numbers, 7),
             "movers_30.png": _chart_movers(numbers, 30),
             "changes.png": _chart_changes(numbers),
+            **_croissant_charts(numbers),
         }
+
+
+def _croissant_charts(numbers: ReportNumbers) -> dict[str, bytes]:
+    from hf_croissant_assets.report.croissant_charts import (
+        CROISSANT_CHARTS,
+        render_croissant_charts,
+    )
+    from hf_croissant_assets.report.croissant_numbers import empty_depth
+
+    charts = render_croissant_charts(numbers.croissant_depth or empty_depth(), numbers.date)
+    assert tuple(charts) == CROISSANT_CHARTS
+    return charts
 
 
 def history_chart(dataset: str, timeline: list[dict[str, Any]]) -> bytes:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hf_croissant_assets.lake.access import connect
 from hf_croissant_assets.lake.store import LakeStore, validate_date
+from hf_croissant_assets.report.croissant_numbers import croissant_depth_numbers
 
 if TYPE_CHECKING:
     import duckdb
@@ -58,6 +59,9 @@ class ReportNumbers:
     #: "license_changes": [{"before", "after", "datasets"}], "new_with_croissant": [ids],
     #: "new_with_croissant_total"}; empty counts when the day has no such partition.
     changes: dict[str, Any] = field(default_factory=dict)
+    #: The Croissant in depth on `date` (`report.croissant_numbers`): field types, declared
+    #: bytes by format, validity and top errors, license agreement.
+    croissant_depth: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The key numbers, for a quick look (Dagster metadata)."""
@@ -297,6 +301,7 @@ def compute_numbers(store: LakeStore, date: str) -> ReportNumbers:
             movers=movers,
             notes=notes,
             changes=_changes(con, store, date),
+            croissant_depth=croissant_depth_numbers(con, store, date, notes),
         )
     finally:
         con.close()

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 
 from hf_croissant_assets.lake.store import PART_FILE, LakeStore, validate_date
-from hf_croissant_assets.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES
+from hf_croissant_assets.schema import LAKE_DATASETS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES
 from hf_croissant_assets.settings import env_name
 from hf_croissant_assets.warehouse.arrow_types import athena_type
 
@@ -268,11 +268,11 @@ def dataset_card(
         ),
         "## Layout and use",
         (
-            "```\ndata/hf_datasets/date=YYYY-MM-DD/part-0.parquet\n"
-            "data/hf_croissant/date=YYYY-MM-DD/part-0.parquet\n"
-            "data/hf_dataset_changes/date=YYYY-MM-DD/part-0.parquet\n```\n"
-            "The day lives in the path only (Hive style), not inside the files. The configs of this "
-            "card cover every day; filter on the `date=` folder for one day.\n\n"
+            "```\n"
+            + "".join(f"data/{t}/date=YYYY-MM-DD/part-0.parquet\n" for t in PUBLISHED_TABLES)
+            + "```\n"
+            "The day lives in the path only (Hive style), not inside the files. Every config of "
+            "this card covers every day; filter on the `date=` folder for one day.\n\n"
             "```python\nimport duckdb\n"
             "# one day\n"
             f"duckdb.sql(\"SELECT status, count(*) FROM 'hf://datasets/{repo_id}/data/hf_croissant/"
@@ -284,17 +284,10 @@ def dataset_card(
             f'"hf_croissant", data_files="data/hf_croissant/date={example_day}/*.parquet")\n```'
         ),
         "## Schema",
-        "### `hf_datasets`\n\nThe Hub's dataset listing (`GET /api/datasets` with an explicit "
-        "`expand` list), curated.\n\n" + schema_markdown("hf_datasets"),
-        "### `hf_croissant`\n\nThe Croissant answer for each listed dataset, raw and untouched "
-        "(`croissant`), followed by typed columns parsed from it.\n\n"
-        + schema_markdown("hf_croissant"),
-        "### `hf_dataset_changes`\n\nWhat changed on the Hub: one row per event between the day "
-        "and the newest earlier snapshot (`previous_date`), derived from the two tables above — "
-        "created, deleted, updated (sha), license/gated/disabled changes, Croissant appeared, "
-        "disappeared, changed or changed status, downloads jumps. Files are sorted by `dataset`, "
-        "so a filter on one id reads one row group per day.\n\n"
-        + schema_markdown("hf_dataset_changes"),
+        *(
+            f"### `{t}`\n\n{LAKE_DATASETS[t].description}\n\n" + schema_markdown(t)
+            for t in PUBLISHED_TABLES
+        ),
         "## How the data was collected",
         (
             "- **Listing**: once per UTC day, every page of `GET /api/datasets` (followed through "
@@ -331,7 +324,7 @@ def dataset_card(
             "and fetch. 429/5xx: transient, fetched again on a later day. `reason` keeps the error "
             "body.\n"
             "- **No private datasets**: rows of private datasets are never published (a lake "
-            "built with a token may hold them; they are removed from both tables here).\n"
+            "built with a token may hold them; they are removed from every table here).\n"
             + (
                 "- **Gated datasets**: their Croissant documents are published as fetched with "
                 "the crawler's token (the publisher chose to share them).\n"
@@ -339,7 +332,9 @@ def dataset_card(
                 else "- **Gated datasets** (`hf_datasets.gated` auto/manual): their rows are "
                 "published **without the Croissant document** (`croissant` and the columns "
                 "parsed from it are null), even when the crawler's token was granted access: "
-                "the document is behind the gate's terms.\n"
+                "the document is behind the gate's terms; the tables derived from the document "
+                "(" + ", ".join(f"`{t}`" for t in DOCUMENT_DERIVED_TABLES) + ") have no rows "
+                "for them.\n"
             )
             + "- **Untrusted text**: descriptions, tags and documents are copied verbatim from dataset "
             "repositories. Some contain HTML, template or injection payloads: treat them as data — "
@@ -430,6 +425,11 @@ def _restricted_ids(store: LakeStore, date: str) -> tuple[set[str], set[str]]:
     return private, gated
 
 
+#: Tables whose rows are derived from the Croissant document (withheld for gated datasets).
+DOCUMENT_DERIVED_TABLES: tuple[str, ...] = tuple(
+    name for name, d in LAKE_DATASETS.items() if d.is_table and d.from_document
+)
+
 #: Columns of `hf_croissant` that hold or derive from the document (nulled for gated datasets).
 DOCUMENT_COLUMNS_EXCEPT = ("dataset", "request_time", "status", "reason", "sha", "last_modified")
 
@@ -464,6 +464,11 @@ def _copy_out(
     def restricted(t: pa.Table) -> tuple[pa.Array, pa.Array]:
         """(rows to drop, rows whose document to hide) of a batch."""
         drop = pc.fill_null(pc.is_in(t.column("dataset"), value_set=private_ids), False)
+        if table in DOCUMENT_DERIVED_TABLES and len(gated_ids):
+            # Rows derived from a gated document are the document's content: withheld whole.
+            drop = pc.or_(
+                drop, pc.fill_null(pc.is_in(t.column("dataset"), value_set=gated_ids), False)
+            )
         hide = pa.array([False] * t.num_rows)
         if table == "hf_croissant" and len(gated_ids):
             hide = pc.and_(
@@ -514,7 +519,7 @@ def publish_day(
     gated_documents: bool = False,
     logger: logging.Logger | Any = log,
 ) -> PublishResult:
-    """Upload day `date` of `hf_datasets` and `hf_croissant` plus the card as one commit.
+    """Upload day `date` of every published table plus the card as one commit.
 
     Rows of private datasets are never uploaded, whatever the settings (a private lake may hold
     them); gated datasets' rows are uploaded without their document unless `gated_documents`.

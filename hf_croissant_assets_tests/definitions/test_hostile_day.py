@@ -24,12 +24,15 @@ from hf_croissant_assets.lake.lease import DayLease, LeaseHeld, day_lease
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import CROISSANT_RECORDS, SCHEMA_VERSION, SCHEMA_VERSION_KEY
 from hf_croissant_assets.share.bootstrap import BootstrapError, validate_rows
-from hf_croissant_assets.share.publish import day_files
+from hf_croissant_assets.share.publish import DOCUMENT_DERIVED_TABLES, PUBLISHED_TABLES, day_files
 from hf_croissant_assets_tests.hub_emulator import running_emulator
 from hf_croissant_assets_tests.support import (
     FAST_RETRY,
     croissant_records,
+    croissant_validation,
     hf_croissant,
+    hf_croissant_fields,
+    hf_croissant_files,
     hf_dataset_changes,
     hf_dataset_listing,
     hf_datasets,
@@ -239,8 +242,11 @@ def test_private_rows_are_never_published_and_gated_documents_not_by_default(lak
         resources["hf_publish"] = HfPublishResource(
             repo_id="hf-org/snap", token=write, endpoint=emu.base_url
         )
+        depth = [hf_croissant_fields, hf_croissant_files, croissant_validation]
         result = materialize(
-            [*FETCHING, hf_dataset_changes, hf_hub_export], partition_key=DAY, resources=resources
+            [*FETCHING, hf_dataset_changes, *depth, hf_hub_export],
+            partition_key=DAY,
+            resources=resources,
         )
         assert result.success
         store = LakeStore(str(lake_dir))
@@ -249,8 +255,11 @@ def test_private_rows_are_never_published_and_gated_documents_not_by_default(lak
         )
         assert private <= lake_ids
         api = HfApi(endpoint=emu.base_url, token=write)
+        lake_fields = set(
+            store.read_table("hf_croissant_fields", DAY, columns=["dataset"])["dataset"].to_pylist()
+        )
         published = {}
-        for table in ("hf_datasets", "hf_croissant"):
+        for table in PUBLISHED_TABLES:
             path = api.hf_hub_download(
                 "hf-org/snap", f"data/{table}/date={DAY}/part-0.parquet", repo_type="dataset"
             )
@@ -258,11 +267,25 @@ def test_private_rows_are_never_published_and_gated_documents_not_by_default(lak
         card = Path(
             api.hf_hub_download("hf-org/snap", "README.md", repo_type="dataset")
         ).read_text()
-    for table, rows in published.items():
+    for table in ("hf_datasets", "hf_croissant"):
+        rows = published[table]
         assert not {r["dataset"] for r in rows} & private, table
         assert len(rows) == len(lake_ids) - len(private)
     gated = {r["dataset"] for r in published["hf_datasets"] if r["gated"] not in (None, "false")}
     assert gated
+    # The tables exploded from the documents hold the documents' content: the lake has rows of
+    # gated (token-granted) datasets, the published copies have none, nor private ones.
+    assert lake_fields & gated
+    assert set(DOCUMENT_DERIVED_TABLES) == {
+        "hf_croissant_fields",
+        "hf_croissant_files",
+        "croissant_validation",
+    }
+    for table, rows in published.items():
+        assert not {r["dataset"] for r in rows} & private, table
+        if table in DOCUMENT_DERIVED_TABLES:
+            assert not {r["dataset"] for r in rows} & gated, table
+    assert published["hf_croissant_fields"]  # the public datasets' fields are published
     for row in published["hf_croissant"]:
         if row["dataset"] in gated:
             assert row["croissant"] is None and row["name"] is None

@@ -45,8 +45,24 @@ EXPECTED_EDGES = {
     "hf_datasets": {"hf_dataset_listing"},
     "hf_croissant": {"croissant_records", "hf_datasets"},
     "hf_dataset_changes": {"hf_datasets", "hf_croissant"},
-    "daily_report": {"hf_datasets", "hf_croissant", "hf_dataset_changes"},
-    "duckdb_tables": {"hf_datasets", "hf_croissant", "hf_dataset_changes"},
+    "hf_croissant_fields": {"hf_croissant"},
+    "hf_croissant_files": {"hf_croissant"},
+    "croissant_validation": {"hf_croissant"},
+    "daily_report": {
+        "hf_datasets",
+        "hf_croissant",
+        "hf_dataset_changes",
+        "hf_croissant_fields",
+        "hf_croissant_files",
+        "croissant_validation",
+    },
+    "duckdb_tables": {
+        "hf_datasets",
+        "hf_croissant",
+        "hf_dataset_changes",
+        "hf_croissant_fields",
+        "hf_croissant_files",
+    },
 }
 
 

@@ -128,8 +128,13 @@ def test_report_html_is_static_and_escapes_hub_text():
     )
     page = render_html(numbers)
     assert "<script" not in page and "&lt;script&gt;" in page
-    for chart in ("growth.png", "licenses.png", "movers_30.png"):
+    from hf_croissant_assets.report.build import CHARTS
+
+    for chart in ("growth.png", "licenses.png", "movers_30.png", "changes.png", "validity.png"):
+        assert chart in CHARTS
+    for chart in CHARTS:  # every chart the report writes is on the page, with a caption
         assert f'src="{chart}"' in page
+        assert f'alt="{chart}"' not in page
     assert "http://" not in page and "https://" not in page
 
 

@@ -460,7 +460,7 @@ def test_wrong_types(prop: str, value: Any):
         "dct:conformsTo": {"conforms_to"},
         "name": {"name"},
         "description": {"description"},
-        "license": {"license_url"},
+        "license": {"license_url", "license_spdx"},
         "url": {"url"},
         "keywords": {"keywords"},
         "creator": {"creator_name"},
