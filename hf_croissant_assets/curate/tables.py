@@ -150,31 +150,47 @@ def _drop_repeated_keys(table: pa.Table) -> pa.Table:
 
 
 def _fresh_rows(
-    records: pa.Table, parsed_needed: bool, fields_needed: bool, files_needed: bool
+    records: pa.Table,
+    parsed_needed: list[bool] | None,
+    fields_needed: list[bool] | None,
+    files_needed: list[bool] | None,
 ) -> tuple[pa.Table | None, pa.Table | None, pa.Table | None]:
-    """The derived rows of `records`, each document decoded once for every table needed.
+    """The derived rows of the `records` each table needs (a flag per row, None: the table is
+    not written), each document decoded once for every table that needs it.
 
     Same values as `croissant_table` and `depth_tables` (the reference path) give."""
+    n = records.num_rows
     datasets = records.column("dataset").to_pylist()
     statuses = records.column("status").to_pylist()
     docs = records.column("croissant").to_pylist()
     columns: dict[str, list] = {name: [] for name in PARSED_COLUMNS}
     appends = [(name, columns[name].append) for name in PARSED_COLUMNS]
+    parsed_rows: list[int] = []
     field_rows: list[dict[str, Any]] = []
     file_rows: list[dict[str, Any]] = []
-    depth_needed = fields_needed or files_needed
-    for dataset, status, doc in zip(datasets, statuses, docs, strict=True):
+    none = [False] * n
+    need_parsed = parsed_needed or none
+    need_fields = fields_needed or none
+    need_files = files_needed or none
+    for i in range(n):
+        parse, fields_wanted, files_wanted = need_parsed[i], need_fields[i], need_files[i]
+        if not (parse or fields_wanted or files_wanted):
+            continue
+        doc = docs[i]
+        if parse:
+            parsed_rows.append(i)
         if doc is None:
-            if parsed_needed:
+            if parse:
                 for _name, append in appends:
                     append(None)
             continue
         ok, obj, note = load_document(doc)
-        if parsed_needed:
+        if parse:
             row = parse_loaded(ok, obj, note)
             for name, append in appends:
                 append(row[name])
-        if depth_needed and dataset is not None and status == 200:
+        dataset = datasets[i]
+        if (fields_wanted or files_wanted) and dataset is not None and statuses[i] == 200:
             depth_obj = depth_object(doc, ok, obj)
             if depth_obj is None:
                 continue
@@ -186,19 +202,26 @@ def _fresh_rows(
                     "could not explode the Croissant document of %r: %r", dataset[:200], exc
                 )
                 continue
-            field_rows += fields
-            file_rows += files
+            if fields_wanted:
+                field_rows += fields
+            if files_wanted:
+                file_rows += files
     hf = None
-    if parsed_needed:
+    if parsed_needed is not None:
         parsed_table = pa.table(columns, schema=CROISSANT_PARSED)
-        arrays = [records.column(name) for name in CROISSANT_RECORDS.names]
+        subset = records if len(parsed_rows) == n else records.take(parsed_rows)
+        arrays = [subset.column(name) for name in CROISSANT_RECORDS.names]
         arrays += list(parsed_table.columns)
         hf = pa.Table.from_arrays(arrays, schema=HF_CROISSANT)
     fields_table = (
-        pa.Table.from_pylist(field_rows, schema=HF_CROISSANT_FIELDS) if fields_needed else None
+        pa.Table.from_pylist(field_rows, schema=HF_CROISSANT_FIELDS)
+        if fields_needed is not None
+        else None
     )
     files_table = (
-        pa.Table.from_pylist(file_rows, schema=HF_CROISSANT_FILES) if files_needed else None
+        pa.Table.from_pylist(file_rows, schema=HF_CROISSANT_FILES)
+        if files_needed is not None
+        else None
     )
     return hf, fields_table, files_table
 
@@ -326,7 +349,7 @@ def _derive_chunk(
     ids = chunk.column("dataset")
     valid_ids = ids.drop_null()
     hi = valid_ids[len(valid_ids) - 1].as_py() if len(valid_ids) else None
-    same = None
+    same: pa.Array | None = None
     aligned = None
     if prev_docs is not None and hi is not None:
         prev = prev_docs.take_through(hi)
@@ -334,37 +357,50 @@ def _derive_chunk(
             prev = _drop_repeated_keys(prev)
             index = pc.index_in(ids, value_set=prev.column("dataset"))
             aligned = prev.take(index)
-            same = pc.and_(
+            equal = pc.and_(
                 pc.is_valid(index),
                 pc.and_(
                     _null_safe_equal(chunk.column("croissant"), aligned.column("croissant")),
                     _null_safe_equal(chunk.column("status"), aligned.column("status")),
                 ),
             )
-            same = pc.fill_null(same, False)
-    if same is None or not pc.any(same).as_py():
-        fresh, copied = chunk, None
-    else:
-        fresh, copied = chunk.filter(pc.invert(same)), chunk.filter(same)
-    copied_ids = copied.column("dataset") if copied is not None else None
+            same = pc.fill_null(equal, False)
+            if isinstance(same, pa.ChunkedArray):
+                same = same.combine_chunks()
+            if not pc.any(same).as_py():
+                same = None
+    n = chunk.num_rows
+    changed = [True] * n if same is None else pc.invert(same).to_pylist()
+    everything = [True] * n
+    copy_parsed = same is not None and "hf_croissant" in result.reused
+    copy = {
+        "hf_croissant_fields": same is not None and prev_fields is not None,
+        "hf_croissant_files": same is not None and prev_files is not None,
+    }
     hf, fields, files = _fresh_rows(
-        fresh,
-        "hf_croissant" in tables,
-        "hf_croissant_fields" in tables,
-        "hf_croissant_files" in tables,
+        chunk,
+        (changed if copy_parsed else everything) if "hf_croissant" in tables else None,
+        (changed if copy["hf_croissant_fields"] else everything)
+        if "hf_croissant_fields" in tables
+        else None,
+        (changed if copy["hf_croissant_files"] else everything)
+        if "hf_croissant_files" in tables
+        else None,
     )
-    result.rows += chunk.num_rows
-    result.parsed += fresh.num_rows
-    result.carried += 0 if copied is None else copied.num_rows
+    copied = 0 if same is None else pc.sum(same).as_py() or 0
+    result.rows += n
+    result.carried += copied
+    result.parsed += n - copied
     if "hf_croissant" in tables:
         parts = [hf]
-        if copied is not None:
+        if copy_parsed:
             assert aligned is not None and same is not None
-            kept = aligned.filter(same)
-            arrays = [copied.column(n) for n in CROISSANT_RECORDS.names]
-            arrays += [kept.column(n) for n in CROISSANT_PARSED.names]
+            kept_today, kept_prev = chunk.filter(same), aligned.filter(same)
+            arrays = [kept_today.column(c) for c in CROISSANT_RECORDS.names]
+            arrays += [kept_prev.column(c) for c in CROISSANT_PARSED.names]
             parts.append(pa.Table.from_arrays(arrays, schema=HF_CROISSANT))
         writers["hf_croissant"].write(_concat_sorted(parts))
+    copied_ids = ids.filter(same) if same is not None else None
     for table, rows, cursor in (
         ("hf_croissant_fields", fields, prev_fields),
         ("hf_croissant_files", files, prev_files),
@@ -373,8 +409,8 @@ def _derive_chunk(
             continue
         parts = [rows]
         if cursor is not None and hi is not None:
-            prev_rows = cursor.take_through(hi)
-            if prev_rows is not None and copied_ids is not None and len(copied_ids):
+            prev_rows = cursor.take_through(hi)  # consumed even when nothing is copied
+            if prev_rows is not None and copy[table] and copied_ids is not None:
                 parts.append(
                     prev_rows.filter(pc.is_in(prev_rows.column("dataset"), value_set=copied_ids))
                 )
