@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +31,14 @@ from hf_croissant_assets.curate.tables import (
 from hf_croissant_assets.hub.client import HubClient
 from hf_croissant_assets.ingest.croissant_crawl import Budget, crawl_croissant
 from hf_croissant_assets.ingest.listing_crawl import snapshot_listing
+from hf_croissant_assets.ingest.plan import (
+    AssembleCounts,
+    assemble_day,
+    plan_day,
+    reference_assemble_day,
+    reference_plan_day,
+)
+from hf_croissant_assets.lake.sorted_stream import partition_is_sorted
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import SCHEMA_VERSION_KEY
 from hf_croissant_assets_tests.hub_emulator import running_emulator
@@ -141,7 +151,7 @@ def test_every_day_the_derived_tables_equal_the_full_reparse(days):
 
 
 def test_later_days_parse_only_what_changed(days):
-    store, results = days
+    _store, results = days
     first = results[0][1]
     assert first.carried == 0  # no earlier day
     for date, result, _, derived in results[1:]:
@@ -181,7 +191,7 @@ def _poisoned(tables: dict[str, pa.Table]) -> int:
 
 def test_rows_are_copied_when_the_versions_match(days):
     """The copy path is really taken: a poisoned earlier day with current versions leaks."""
-    store, results = days
+    store, _results = days
     base, date = DAYS[1], DAYS[2]
     for table in CROISSANT_TABLES:
         _poison(store, table, base)
@@ -229,3 +239,56 @@ def test_only_the_parser_changed_reuses_fields_and_files(days, monkeypatch):
     derived = {t: _read(store, t, date) for t in CROISSANT_TABLES}
     for table in CROISSANT_TABLES:
         assert derived[table].equals(reference[table]), table
+
+
+@pytest.mark.parametrize("refresh_after_days", [36500, 0.5, 0])
+def test_the_streaming_plan_equals_the_in_memory_plan(days, refresh_after_days):
+    store, _ = days
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    for date in DAYS:
+        plan = plan_day(store, date, refresh_after_days=refresh_after_days, now=now)
+        reference = reference_plan_day(store, date, refresh_after_days=refresh_after_days, now=now)
+        assert plan.previous_date == reference.previous_date
+        assert plan.counts == reference.counts
+        assert plan.candidates.to_dicts() == reference.candidates.to_dicts()
+        assert plan.listed == reference.listed
+        plan.close()
+        assert not os.path.exists(plan.workdir)
+
+
+def test_the_streaming_assembly_equals_the_reference_and_is_sorted(days, tmp_path):
+    store, _ = days
+    date = DAYS[2]
+    for table in ("croissant_records",):
+        assert partition_is_sorted(store, table, date)
+    plan = plan_day(store, date, refresh_after_days=0)
+    reference = reference_plan_day(store, date, refresh_after_days=0)
+    # "fetched today": a third of the candidates, in two staged files, newer request_time
+    ids = plan.candidates["dataset"].to_list()[::3]
+    today = _read(store, "croissant_records", date)
+    fetched = today.filter(pc.is_in(today.column("dataset"), value_set=pa.array(ids)))
+    fetched = fetched.set_column(
+        1, "request_time", pa.array(["2026-11-21T00:00:00Z"] * fetched.num_rows)
+    )
+    half = fetched.num_rows // 2
+    paths = []
+    for i, part in enumerate((fetched.slice(half), fetched.slice(0, half))):
+        paths.append(
+            store.write_staging_table("croissant", "2026-11-21", f"batch-{i}.parquet", part)
+        )
+    counts = AssembleCounts()
+    got = pa.concat_tables(list(assemble_day(store, plan, paths, batch_size=64, counts=counts)))
+    want = pa.concat_tables(
+        list(
+            reference_assemble_day(
+                store, reference, iter([fetched.slice(half), fetched.slice(0, half)])
+            )
+        )
+    )
+    store.clear_staging("croissant", "2026-11-21")
+    assert got.column("dataset").to_pylist() == sorted(got.column("dataset").to_pylist())
+    assert got.num_rows == want.num_rows == plan.listed
+    assert got.sort_by("dataset").equals(want.sort_by("dataset"))
+    assert counts.fetched == fetched.num_rows
+    assert counts.fetched + counts.carried + counts.pending == got.num_rows
+    plan.close()
