@@ -147,7 +147,9 @@ def reference_plan_day(
     recheck_unavailable_days: float = 3.0,
     now: datetime | None = None,
     tolerance: float = 0.2,
-) -> Plan:
+) -> ReferencePlan:
+    """The in-memory plan: listing and previous bookkeeping joined whole by polars. The
+    reference `plan_day` is tested against."""
     listing = read_listing(store, date)
     previous_date = trustworthy_base(store, date, tolerance)
     previous = read_previous(store, previous_date)
