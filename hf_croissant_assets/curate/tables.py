@@ -159,6 +159,21 @@ def _fresh_rows(
     not written), each document decoded once for every table that needs it.
 
     Same values as `croissant_table` and `depth_tables` (the reference path) give."""
+    none = [False] * records.num_rows
+    need_parsed = parsed_needed or none
+    need_fields = fields_needed or none
+    need_files = files_needed or none
+    # only the rows some table needs are turned into Python objects (most rows are copied)
+    wanted = [
+        i
+        for i, flags in enumerate(zip(need_parsed, need_fields, need_files, strict=True))
+        if any(flags)
+    ]
+    if len(wanted) != records.num_rows:
+        records = records.take(wanted)
+        need_parsed = [need_parsed[i] for i in wanted]
+        need_fields = [need_fields[i] for i in wanted]
+        need_files = [need_files[i] for i in wanted]
     n = records.num_rows
     datasets = records.column("dataset").to_pylist()
     statuses = records.column("status").to_pylist()
@@ -168,10 +183,6 @@ def _fresh_rows(
     parsed_rows: list[int] = []
     field_rows: list[dict[str, Any]] = []
     file_rows: list[dict[str, Any]] = []
-    none = [False] * n
-    need_parsed = parsed_needed or none
-    need_fields = fields_needed or none
-    need_files = files_needed or none
     for i in range(n):
         parse, fields_wanted, files_wanted = need_parsed[i], need_fields[i], need_files[i]
         if not (parse or fields_wanted or files_wanted):
@@ -257,7 +268,7 @@ def curate_croissant_day(
     *,
     source: str = "croissant_records",
     audits: Mapping[str, Audit | None] | None = None,
-    batch_size: int = 4096,
+    batch_size: int = 2048,
     derive: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> DeriveResult:
