@@ -6,17 +6,23 @@
 Scenarios (each against its own emulator subprocess on 127.0.0.1):
 
 - throughput: ~8 KB documents, no rate limit, every dataset "never fetched": requests per second
-  of `crawl_croissant` + `curate_croissant`, at each client concurrency in --concurrency.
+  of `crawl_croissant` + the three Croissant tables (`curate_croissant_day`), at each client
+  concurrency in --concurrency, and `vs_bare_aiohttp`: that rate / the rate of the same requests
+  sent by a plain aiohttp session (no pacing, parsing or writing) to the same emulator in the same
+  run (target >= 0.8).
 - pacing: a scaled fixed-window limit (100 requests / 3 s, Retry-After on), Budget(max_duration_s
   =30), concurrency 8: how much of the quota the pacer uses and how many 429s it provokes.
 - day: 500k datasets, 3% modified since yesterday's snapshot (built without HTTP from the
   emulator's ground truth): wall time and peak RSS of the whole day-1 run (listing, hf_datasets,
-  Croissant crawl, hf_croissant), per-step times, and whether exactly new + changed documents
-  were requested. Then the assets off the core path, each timed alone: hf_croissant_fields,
-  hf_croissant_files (`wall_with_fields_files_s` adds them to the day), and
-  `croissant_validation`: documents new or changed since yesterday validated on
-  --validation-workers processes (at most --validation-max-docs), the rest carried forward;
-  `docs_per_s` is the validator's throughput.
+  Croissant crawl, then hf_croissant + hf_croissant_fields + hf_croissant_files in one derived
+  pass), per-step times, and whether exactly new + changed documents were requested.
+  `wall_vs_hfh_listing` = that wall / the wall of `HfApi.list_datasets` over the same emulator
+  day, measured right after in its own process (target <= 1.5); `peak_rss_mb` (target <= 512).
+  Then `croissant_validation`, off the core path: documents new or changed since yesterday
+  validated on --validation-workers processes (at most --validation-max-docs), the rest carried
+  forward; `docs_per_s` is the validator's throughput.
+- --day-1m: the day at --day-datasets and at --day-1m-datasets (default 1M), each in a fresh
+  process; `day_1m.rss_vs_500k` = the larger day's peak RSS / the smaller's (target <= 1.1).
 
 Progress goes to stderr; the last stdout line is one JSON object.
 """
