@@ -367,7 +367,7 @@ def _derive_chunk(
     if prev_docs is not None and hi is not None:
         prev = prev_docs.take_through(hi)
         if prev is not None:
-            prev = _drop_repeated_keys(prev)
+            prev = _drop_repeated_keys(prev).combine_chunks()
             index = pc.index_in(ids, value_set=prev.column("dataset"))
             aligned = prev.take(index)
             equal = pc.and_(
@@ -383,7 +383,8 @@ def _derive_chunk(
             if not pc.any(same).as_py():
                 same = None
     n = chunk.num_rows
-    changed = [True] * n if same is None else pc.invert(same).to_pylist()
+    changed_mask = pa.array([True] * n) if same is None else pc.invert(same)
+    changed = changed_mask.to_pylist()
     everything = [True] * n
     copy_parsed = same is not None and "hf_croissant" in result.reused
     copy = {
@@ -405,14 +406,25 @@ def _derive_chunk(
     result.carried += copied
     result.parsed += n - copied
     if "hf_croissant" in tables:
-        parts = [hf]
+        assert hf is not None
         if copy_parsed:
+            # the day's record columns as they are (already in order); the typed columns picked
+            # per row from the earlier day (unchanged) or the fresh parse (changed), so the large
+            # document column is never copied
             assert aligned is not None and same is not None
-            kept_today, kept_prev = chunk.filter(same), aligned.filter(same)
-            arrays = [kept_today.column(c) for c in CROISSANT_RECORDS.names]
-            arrays += [kept_prev.column(c) for c in CROISSANT_PARSED.names]
-            parts.append(pa.Table.from_arrays(arrays, schema=HF_CROISSANT))
-        writers["hf_croissant"].write(_concat_sorted(parts))
+            fresh_at = pc.subtract(pc.cumulative_sum(pc.cast(changed_mask, pa.int64())), 1)
+            pick = pc.if_else(
+                same, pa.array(range(n), pa.int64()), pc.add(fresh_at, pa.scalar(n, pa.int64()))
+            )
+            arrays = [chunk.column(c) for c in CROISSANT_RECORDS.names]
+            for c in CROISSANT_PARSED.names:
+                both = pa.chunked_array(
+                    aligned.column(c).chunks + hf.column(c).chunks, CROISSANT_PARSED.field(c).type
+                )
+                arrays.append(both.take(pick))
+            writers["hf_croissant"].write(pa.Table.from_arrays(arrays, schema=HF_CROISSANT))
+        else:
+            writers["hf_croissant"].write(hf)
     copied_ids = ids.filter(same) if same is not None else None
     for table, rows, cursor in (
         ("hf_croissant_fields", fields, prev_fields),
