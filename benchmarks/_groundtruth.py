@@ -98,7 +98,8 @@ def write_records_from_ground_truth(
     """
     started = time.perf_counter()
     emu = HubEmulator(EmulatorConfig(**config))
-    listing = read_listing(store, date)
+    # in `dataset` order, as `crawl_croissant` writes the records (the next day merges with it)
+    listing = read_listing(store, date).sort("dataset")
     statuses: dict[int, int] = {}
     with store.writer("croissant_records", date) as writer:
         for offset in range(0, listing.height, batch_size):

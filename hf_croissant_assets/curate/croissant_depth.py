@@ -33,6 +33,11 @@ from hf_croissant_assets.schema import HF_CROISSANT_FIELDS, HF_CROISSANT_FILES
 
 log = logging.getLogger(__name__)
 
+#: Version of what `explode_fields` / `explode_files` produce. Bump it with any change to their
+#: rows: a day's fields / files partitions record it, and a later day copies the rows of an
+#: unchanged document from the day before only when the versions match (else it re-explodes).
+DEPTH_VERSION = "1"
+
 #: Most field rows kept per document.
 MAX_FIELDS_PER_DOC = 20_000
 #: Most file rows kept per document.
@@ -401,6 +406,21 @@ def _load(doc: Any) -> dict | None:
     except Exception:  # noqa: BLE001 - hostile input (MemoryError, ...): no rows, never a crash
         return None
     return value if type(value) is dict else None
+
+
+def depth_object(doc: Any, ok: bool, obj: Any) -> dict | None:
+    """The object `_load(doc)` would give, from the parser's decode of `doc` (`ok`, `obj`):
+    the same document decoded once serves the typed columns and the fields / files rows.
+
+    `_load` does not strip a byte order mark from text (the parser does), so such a text gives no
+    object here either: the rows stay exactly those of an independent decode."""
+    if isinstance(doc, dict):
+        return doc
+    if not ok or type(obj) is not dict or not isinstance(doc, str | bytes):
+        return None
+    if isinstance(doc, str):
+        return None if doc[:1] == "\ufeff" else obj
+    return _load(doc)  # bytes: the parser's decode may differ (encodings); decode as _load does
 
 
 def depth_rows(

@@ -74,6 +74,11 @@ MAX_PROBLEMS = 8
 #: `parse_error` for a missing (`None`) document.
 NO_DOCUMENT = "no document"
 
+#: Version of what this parser extracts. Bump it with any change to the values it produces: a
+#: day's `hf_croissant` records it, and a later day copies the typed columns of an unchanged
+#: document from the day before only when the versions match (else it re-parses).
+PARSER_VERSION = "1"
+
 _INT32_MAX = 2**31 - 1
 
 
@@ -414,6 +419,14 @@ def _json_error(e: Exception, text: str) -> str:
     return f"invalid JSON: {type(e).__name__}: {e}"
 
 
+def load_document(doc: str | bytes | bytearray | memoryview) -> tuple[bool, Any, str | None]:
+    """The one JSON decode of a served document: (True, value, note) or (False, None, error).
+
+    Shared by every table derived from the document, so a document is decoded once for all of
+    them (`parse_loaded` here, `croissant_depth.depth_object` for fields and files)."""
+    return _load(doc)
+
+
 def parse_croissant(doc: str | bytes | dict | None) -> dict[str, Any]:
     """One `CROISSANT_PARSED` row from a Croissant document (text, bytes or decoded object).
 
@@ -421,17 +434,19 @@ def parse_croissant(doc: str | bytes | dict | None) -> dict[str, Any]:
     """
     if doc is None:
         return _failed(NO_DOCUMENT)
-    note = None
     if isinstance(doc, dict):
-        obj = doc
-    elif isinstance(doc, str | bytes | bytearray | memoryview):
-        ok, obj, note = _load(doc)
-        if not ok:
-            return _failed(note or "could not parse")
-        if type(obj) is not dict:
-            return _failed(f"document is not a JSON object (got {_json_type(obj)})")
-    else:
-        return _failed(f"unsupported input type {type(doc).__name__}")
+        return parse_loaded(True, doc, None)
+    if isinstance(doc, str | bytes | bytearray | memoryview):
+        return parse_loaded(*_load(doc))
+    return _failed(f"unsupported input type {type(doc).__name__}")
+
+
+def parse_loaded(ok: bool, obj: Any, note: str | None) -> dict[str, Any]:
+    """`parse_croissant` of a document already decoded by `load_document`."""
+    if not ok:
+        return _failed(note or "could not parse")
+    if type(obj) is not dict:
+        return _failed(f"document is not a JSON object (got {_json_type(obj)})")
     try:
         return _extract(obj, note)
     except Exception as e:  # noqa: BLE001 - a bug, not an input problem: keep the batch alive, say so

@@ -1,23 +1,63 @@
-"""Curated partitions re-derived from the raw ones: what a backfill of a past day runs.
+"""Curated partitions re-derived from the raw ones: what a daily run and a backfill run.
 
-`hf_datasets` and `hf_croissant` come from the raw partitions; `hf_croissant_fields` and
-`hf_croissant_files` from the day's `hf_croissant` (its raw documents). All read a raw partition in bounded batches and stream the curated one, so memory does not grow
-with the day, and both can run for any day whose raw data is in the lake.
+`hf_datasets` comes from the raw listing; `hf_croissant`, `hf_croissant_fields` and
+`hf_croissant_files` from the day's Croissant documents. All read a partition in bounded batches
+and stream the curated one, so memory does not grow with the day, and all can run for any day
+whose raw data is in the lake.
+
+Derive, don't redo: ~96% of a day's documents are carried forward unchanged from the day before,
+and a document's typed columns, field rows and file rows are a function of its text alone. So
+`curate_croissant_day` streams the day and the newest earlier day side by side in `dataset` order
+(both are stored sorted; `lake.sorted_stream`) and, for every dataset whose document text and
+status are identical to the earlier day's, copies the earlier rows instead of parsing again. Only
+the documents that differ are decoded, once each, for all the tables being written. The earlier
+day is used only if its partition was written with the current schema version and the current
+parser / explode version (`DERIVATION_KEY` in the parquet metadata); otherwise, or with
+`derive=False` (the reference path the tests compare with), every document is parsed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from hf_croissant_assets.curate.croissant_depth import depth_tables
-from hf_croissant_assets.curate.croissant_parser import parse_croissant_many
+from hf_croissant_assets.curate.croissant_depth import (
+    DEPTH_VERSION,
+    depth_object,
+    depth_tables,
+    explode_fields,
+    explode_files,
+)
+from hf_croissant_assets.curate.croissant_parser import (
+    PARSED_COLUMNS,
+    PARSER_VERSION,
+    load_document,
+    parse_croissant_many,
+    parse_loaded,
+)
 from hf_croissant_assets.curate.listing_rows import curate_listing_batch
+from hf_croissant_assets.lake.sorted_stream import SortedCursor, sorted_batches_of
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
-from hf_croissant_assets.schema import CROISSANT_PARSED, CROISSANT_RECORDS, HF_CROISSANT
+from hf_croissant_assets.schema import (
+    CROISSANT_PARSED,
+    CROISSANT_RECORDS,
+    DATASETS,
+    HF_CROISSANT,
+    HF_CROISSANT_FIELDS,
+    HF_CROISSANT_FILES,
+    SCHEMA_VERSION,
+    SCHEMA_VERSION_KEY,
+    strip_field_metadata,
+)
+
+log = logging.getLogger(__name__)
 
 Audit = Callable[[pq.ParquetFile], None]
 
@@ -32,8 +72,432 @@ def curate_datasets(
     return writer.result
 
 
+#: The tables derived from the Croissant documents, in the order they are written.
+CROISSANT_TABLES: tuple[str, ...] = ("hf_croissant", "hf_croissant_fields", "hf_croissant_files")
+
+#: Parquet key-value metadata key naming the code (and its version) that derived a partition.
+DERIVATION_KEY = "hf_croissant_assets.derived_by"
+
+_DERIVATIONS: dict[str, str] = {
+    "hf_croissant": f"croissant_parser/{PARSER_VERSION}",
+    "hf_croissant_fields": f"croissant_depth/{DEPTH_VERSION}",
+    "hf_croissant_files": f"croissant_depth/{DEPTH_VERSION}",
+}
+
+_DOC_COLUMNS = ["dataset", "status", "croissant"]
+
+
+def derivation(table: str) -> str:
+    """What derives `table` today, as recorded in each of its partitions."""
+    return _DERIVATIONS[table]
+
+
+def derived_schema(table: str) -> pa.Schema:
+    """The declared schema of `table` with its `DERIVATION_KEY` attached (the writer adds the
+    schema version)."""
+    schema = DATASETS[table]
+    meta = dict(schema.metadata or {})
+    meta[DERIVATION_KEY.encode()] = derivation(table).encode()
+    return schema.with_metadata(meta)
+
+
+def reusable(store: LakeStore, table: str, date: str) -> bool:
+    """Whether day `date` of `table` may be copied from: it exists, its columns are the declared
+    ones, and it was written with today's schema version and derivation (parser) version."""
+    if not store.exists(table, date):
+        return False
+    try:
+        schema = store.parquet_file(table, date).schema_arrow
+    except (OSError, ValueError):
+        return False
+    meta = schema.metadata or {}
+    return (
+        meta.get(SCHEMA_VERSION_KEY.encode()) == SCHEMA_VERSION.encode()
+        and meta.get(DERIVATION_KEY.encode()) == derivation(table).encode()
+        and strip_field_metadata(schema) == strip_field_metadata(DATASETS[table])
+    )
+
+
+@dataclass
+class DeriveResult:
+    """What `curate_croissant_day` wrote and how much of it was copied rather than parsed."""
+
+    date: str
+    base_date: str | None
+    #: tables copied from the base day (the others were parsed in full)
+    reused: tuple[str, ...]
+    writes: dict[str, WriteResult] = field(default_factory=dict)
+    rows: int = 0
+    carried: int = 0
+    parsed: int = 0
+
+
+def _null_safe_equal(a: pa.ChunkedArray | pa.Array, b: pa.ChunkedArray | pa.Array) -> pa.Array:
+    both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+    return pc.or_(both_null, pc.fill_null(pc.equal(a, b), False))
+
+
+def _drop_repeated_keys(table: pa.Table) -> pa.Table:
+    """A sorted table without the 2nd, 3rd, ... row of a repeated `dataset` (keep the first)."""
+    keys = table.column("dataset")
+    if table.num_rows < 2:
+        return table
+    repeated = pc.fill_null(pc.equal(keys.slice(1), keys.slice(0, table.num_rows - 1)), False)
+    if not pc.any(repeated).as_py():
+        return table
+    keep = pa.concat_arrays([pa.array([True]), pa.chunked_array(repeated).combine_chunks()])
+    return table.filter(keep)
+
+
+def _fresh_rows(
+    records: pa.Table,
+    parsed_needed: list[bool] | None,
+    fields_needed: list[bool] | None,
+    files_needed: list[bool] | None,
+) -> tuple[pa.Table | None, pa.Table | None, pa.Table | None]:
+    """The derived rows of the `records` each table needs (a flag per row, None: the table is
+    not written), each document decoded once for every table that needs it.
+
+    Same values as `croissant_table` and `depth_tables` (the reference path) give."""
+    none = [False] * records.num_rows
+    need_parsed = parsed_needed or none
+    need_fields = fields_needed or none
+    need_files = files_needed or none
+    # only the rows some table needs are turned into Python objects (most rows are copied)
+    wanted = [
+        i
+        for i, flags in enumerate(zip(need_parsed, need_fields, need_files, strict=True))
+        if any(flags)
+    ]
+    if len(wanted) != records.num_rows:
+        records = records.take(wanted)
+        need_parsed = [need_parsed[i] for i in wanted]
+        need_fields = [need_fields[i] for i in wanted]
+        need_files = [need_files[i] for i in wanted]
+    n = records.num_rows
+    datasets = records.column("dataset").to_pylist()
+    statuses = records.column("status").to_pylist()
+    docs = records.column("croissant").to_pylist()
+    columns: dict[str, list] = {name: [] for name in PARSED_COLUMNS}
+    appends = [(name, columns[name].append) for name in PARSED_COLUMNS]
+    parsed_rows: list[int] = []
+    field_rows: list[dict[str, Any]] = []
+    file_rows: list[dict[str, Any]] = []
+    for i in range(n):
+        parse, fields_wanted, files_wanted = need_parsed[i], need_fields[i], need_files[i]
+        if not (parse or fields_wanted or files_wanted):
+            continue
+        doc = docs[i]
+        if parse:
+            parsed_rows.append(i)
+        if doc is None:
+            if parse:
+                for _name, append in appends:
+                    append(None)
+            continue
+        ok, obj, note = load_document(doc)
+        if parse:
+            row = parse_loaded(ok, obj, note)
+            for name, append in appends:
+                append(row[name])
+        dataset = datasets[i]
+        if (fields_wanted or files_wanted) and dataset is not None and statuses[i] == 200:
+            depth_obj = depth_object(doc, ok, obj)
+            if depth_obj is None:
+                continue
+            try:  # as depth_tables: a bug in one table loses that document's rows, not the day
+                fields = explode_fields(dataset, depth_obj)
+                files = explode_files(dataset, depth_obj)
+            except Exception as exc:  # noqa: BLE001
+                log.warning(
+                    "could not explode the Croissant document of %r: %r", dataset[:200], exc
+                )
+                continue
+            if fields_wanted:
+                field_rows += fields
+            if files_wanted:
+                file_rows += files
+    hf = None
+    if parsed_needed is not None:
+        parsed_table = pa.table(columns, schema=CROISSANT_PARSED)
+        subset = records if len(parsed_rows) == n else records.take(parsed_rows)
+        arrays = [subset.column(name) for name in CROISSANT_RECORDS.names]
+        arrays += list(parsed_table.columns)
+        hf = pa.Table.from_arrays(arrays, schema=HF_CROISSANT)
+    fields_table = (
+        pa.Table.from_pylist(field_rows, schema=HF_CROISSANT_FIELDS)
+        if fields_needed is not None
+        else None
+    )
+    files_table = (
+        pa.Table.from_pylist(file_rows, schema=HF_CROISSANT_FILES)
+        if files_needed is not None
+        else None
+    )
+    return hf, fields_table, files_table
+
+
+def _rebatch(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[pa.Table]:
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= size:
+            table = pa.Table.from_batches(pending)
+            for start in range(0, table.num_rows - size + 1, size):
+                yield table.slice(start, size)
+            tail = table.num_rows % size
+            pending = list(table.slice(table.num_rows - tail).to_batches()) if tail else []
+            rows = tail
+    if rows:
+        yield pa.Table.from_batches(pending)
+
+
+def base_day(store: LakeStore, date: str) -> str | None:
+    """The newest `hf_croissant` day before `date`: the day unchanged documents are copied from."""
+    return store.newest_before("hf_croissant", date)
+
+
+def curate_croissant_day(
+    store: LakeStore,
+    date: str,
+    tables: tuple[str, ...] = CROISSANT_TABLES,
+    *,
+    source: str = "croissant_records",
+    audits: Mapping[str, Audit | None] | None = None,
+    batch_size: int = 2048,
+    derive: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> DeriveResult:
+    """Write the day's `tables` (a subset of `CROISSANT_TABLES`) in one pass over the day.
+
+    `source` is where the day's documents are read: `croissant_records` (the raw records, for
+    `hf_croissant`) or `hf_croissant` (the day's curated table, for fields / files alone).
+    `audits[table]` may veto publishing that table. See the module docstring for `derive`.
+    """
+    unknown = [t for t in tables if t not in CROISSANT_TABLES]
+    if unknown or not tables:
+        raise ValueError(f"tables {tables!r}: each must be one of {CROISSANT_TABLES}")
+    if "hf_croissant" in tables and source != "croissant_records":
+        raise ValueError("hf_croissant is derived from croissant_records (source)")
+    audits = audits or {}
+    base = base_day(store, date) if derive else None
+    reused = tuple(t for t in tables if base is not None and reusable(store, t, base))
+    # The base day's documents decide what is unchanged; without a reusable hf_croissant on it
+    # (older schema or parser version) its documents are still comparable when its columns are.
+    docs_base = (
+        base
+        if base is not None
+        and reused
+        and (
+            "hf_croissant" in reused
+            or strip_field_metadata(store.parquet_file("hf_croissant", base).schema_arrow)
+            == strip_field_metadata(HF_CROISSANT)
+        )
+        else None
+    )
+    if docs_base is None:
+        reused = ()
+    result = DeriveResult(date, docs_base, reused)
+    columns = None if source == "croissant_records" else _DOC_COLUMNS
+    today = _rebatch(
+        sorted_batches_of(store, source, date, columns, batch_size=batch_size), batch_size
+    )
+    prev_docs = prev_fields = prev_files = None
+    if docs_base is not None:
+        prev_columns = _DOC_COLUMNS + (list(PARSED_COLUMNS) if "hf_croissant" in reused else [])
+        prev_docs = SortedCursor(
+            sorted_batches_of(store, "hf_croissant", docs_base, prev_columns, batch_size=batch_size)
+        )
+        if "hf_croissant_fields" in reused:
+            prev_fields = SortedCursor(
+                sorted_batches_of(store, "hf_croissant_fields", docs_base, batch_size=batch_size)
+            )
+        if "hf_croissant_files" in reused:
+            prev_files = SortedCursor(
+                sorted_batches_of(store, "hf_croissant_files", docs_base, batch_size=batch_size)
+            )
+    with ExitStack() as stack:
+        writers = {
+            # rows arrive in dataset order (a merge of sorted streams): written straight into
+            # the sorted layout, not spooled and sorted again
+            t: stack.enter_context(
+                store.writer(t, date, schema=derived_schema(t), audit=audits.get(t), presorted=True)
+            )
+            for t in tables
+        }
+        for chunk in today:
+            _derive_chunk(chunk, tables, writers, prev_docs, prev_fields, prev_files, result)
+            if progress is not None and result.rows % (batch_size * 50) < chunk.num_rows:
+                progress(
+                    f"croissant tables {date}: {result.rows:,} rows, {result.carried:,} copied "
+                    f"from {docs_base}, {result.parsed:,} parsed"
+                )
+    result.writes = {t: w.result for t, w in writers.items()}
+    log.info(
+        "croissant tables %s: %d rows, %d copied from %s (%s), %d parsed",
+        date,
+        result.rows,
+        result.carried,
+        docs_base,
+        ", ".join(reused) or "nothing reusable",
+        result.parsed,
+    )
+    return result
+
+
+def _derive_chunk(
+    chunk: pa.Table,
+    tables: tuple[str, ...],
+    writers: dict[str, Any],
+    prev_docs: SortedCursor | None,
+    prev_fields: SortedCursor | None,
+    prev_files: SortedCursor | None,
+    result: DeriveResult,
+) -> None:
+    """One range of the day: copy what is unchanged since the base day, parse the rest."""
+    ids = chunk.column("dataset")
+    valid_ids = ids.drop_null()
+    hi = valid_ids[len(valid_ids) - 1].as_py() if len(valid_ids) else None
+    same: pa.Array | None = None
+    aligned = None
+    if prev_docs is not None and hi is not None:
+        prev = prev_docs.take_through(hi)
+        if prev is not None:
+            prev = _drop_repeated_keys(prev).combine_chunks()
+            index = pc.index_in(ids, value_set=prev.column("dataset"))
+            aligned = prev.take(index)
+            equal = pc.and_(
+                pc.is_valid(index),
+                pc.and_(
+                    _null_safe_equal(chunk.column("croissant"), aligned.column("croissant")),
+                    _null_safe_equal(chunk.column("status"), aligned.column("status")),
+                ),
+            )
+            same = pc.fill_null(equal, False)
+            if isinstance(same, pa.ChunkedArray):
+                same = same.combine_chunks()
+            if not pc.any(same).as_py():
+                same = None
+    n = chunk.num_rows
+    changed_mask = pa.array([True] * n) if same is None else pc.invert(same)
+    changed = changed_mask.to_pylist()
+    everything = [True] * n
+    copy_parsed = same is not None and "hf_croissant" in result.reused
+    copy = {
+        "hf_croissant_fields": same is not None and prev_fields is not None,
+        "hf_croissant_files": same is not None and prev_files is not None,
+    }
+    hf, fields, files = _fresh_rows(
+        chunk,
+        (changed if copy_parsed else everything) if "hf_croissant" in tables else None,
+        (changed if copy["hf_croissant_fields"] else everything)
+        if "hf_croissant_fields" in tables
+        else None,
+        (changed if copy["hf_croissant_files"] else everything)
+        if "hf_croissant_files" in tables
+        else None,
+    )
+    copied = 0 if same is None else pc.sum(same).as_py() or 0
+    result.rows += n
+    result.carried += copied
+    result.parsed += n - copied
+    if "hf_croissant" in tables:
+        assert hf is not None
+        if copy_parsed:
+            # the day's record columns as they are (already in order); the typed columns picked
+            # per row from the earlier day (unchanged) or the fresh parse (changed), so the large
+            # document column is never copied
+            assert aligned is not None and same is not None
+            fresh_at = pc.subtract(pc.cumulative_sum(pc.cast(changed_mask, pa.int64())), 1)
+            pick = pc.if_else(
+                same, pa.array(range(n), pa.int64()), pc.add(fresh_at, pa.scalar(n, pa.int64()))
+            )
+            arrays = [chunk.column(c) for c in CROISSANT_RECORDS.names]
+            for c in CROISSANT_PARSED.names:
+                both = pa.chunked_array(
+                    aligned.column(c).chunks + hf.column(c).chunks, CROISSANT_PARSED.field(c).type
+                )
+                arrays.append(both.take(pick))
+            writers["hf_croissant"].write(pa.Table.from_arrays(arrays, schema=HF_CROISSANT))
+        else:
+            writers["hf_croissant"].write(hf)
+    copied_ids = ids.filter(same) if same is not None else None
+    for table, rows, cursor in (
+        ("hf_croissant_fields", fields, prev_fields),
+        ("hf_croissant_files", files, prev_files),
+    ):
+        if table not in tables:
+            continue
+        parts = [rows]
+        if cursor is not None and hi is not None:
+            prev_rows = cursor.take_through(hi)  # consumed even when nothing is copied
+            if prev_rows is not None and copy[table] and copied_ids is not None:
+                parts.append(
+                    prev_rows.filter(pc.is_in(prev_rows.column("dataset"), value_set=copied_ids))
+                )
+        writers[table].write(_concat_sorted(parts))
+
+
+def _concat_sorted(parts: list[pa.Table | None]) -> pa.Table:
+    """The parts as one table in `dataset` order (stable: a dataset's rows keep their order)."""
+    tables = [p for p in parts if p is not None and p.num_rows]
+    if not tables:
+        return parts[0] if parts and parts[0] is not None else pa.table({})
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    if len(tables) == 1:
+        return table
+    return table.take(pc.sort_indices(table, sort_keys=[("dataset", "ascending")]))
+
+
+def curate_croissant(
+    store: LakeStore, date: str, batch_size: int = 4096, audit: Audit | None = None
+) -> WriteResult:
+    """`_raw/croissant_records` -> `hf_croissant` for one day; `audit` may veto publishing."""
+    result = curate_croissant_day(
+        store, date, ("hf_croissant",), audits={"hf_croissant": audit}, batch_size=batch_size
+    )
+    return result.writes["hf_croissant"]
+
+
+def curate_croissant_fields(
+    store: LakeStore, date: str, batch_size: int = 4096, audit: Audit | None = None
+) -> WriteResult:
+    """`hf_croissant` -> `hf_croissant_fields` (one row per field) for one day."""
+    result = curate_croissant_day(
+        store,
+        date,
+        ("hf_croissant_fields",),
+        source="hf_croissant",
+        audits={"hf_croissant_fields": audit},
+        batch_size=batch_size,
+    )
+    return result.writes["hf_croissant_fields"]
+
+
+def curate_croissant_files(
+    store: LakeStore, date: str, batch_size: int = 4096, audit: Audit | None = None
+) -> WriteResult:
+    """`hf_croissant` -> `hf_croissant_files` (one row per distribution entry) for one day."""
+    result = curate_croissant_day(
+        store,
+        date,
+        ("hf_croissant_files",),
+        source="hf_croissant",
+        audits={"hf_croissant_files": audit},
+        batch_size=batch_size,
+    )
+    return result.writes["hf_croissant_files"]
+
+
+# -- the reference path: every document parsed, one table at a time ------------------------------
+
+
 def croissant_table(records: pa.Table | pa.RecordBatch) -> pa.Table:
-    """Raw records + the typed columns parsed from each document.
+    """Raw records + the typed columns parsed from each document (the reference derivation).
 
     Rows without a document (400/401/404, pending) get null typed columns: `parse_error` is for
     documents that were served but could not be read, not for documents that do not exist.
@@ -53,23 +517,23 @@ def croissant_table(records: pa.Table | pa.RecordBatch) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=HF_CROISSANT)
 
 
-def curate_croissant(
-    store: LakeStore, date: str, batch_size: int = 2_000, audit: Audit | None = None
-) -> WriteResult:
-    """`_raw/croissant_records` -> `hf_croissant` for one day; `audit` may veto publishing."""
-    with store.writer("hf_croissant", date, audit=audit) as writer:
+def reference_curate_croissant(store: LakeStore, date: str, batch_size: int = 2_000) -> WriteResult:
+    """`hf_croissant` with every document parsed: what the derived path must equal."""
+    with store.writer("hf_croissant", date, schema=derived_schema("hf_croissant")) as writer:
         for batch in store.iter_batches("croissant_records", date, batch_size=batch_size):
             writer.write(croissant_table(batch))
     return writer.result
 
 
-def _curate_depth(
-    store: LakeStore, date: str, which: int, table: str, batch_size: int, audit: Audit | None
+def reference_curate_depth(
+    store: LakeStore, date: str, table: str, batch_size: int = 2_000
 ) -> WriteResult:
-    columns = ["dataset", "status", "croissant"]
-    with store.writer(table, date, audit=audit) as writer:
+    """`hf_croissant_fields` / `hf_croissant_files` with every document of the day's
+    `hf_croissant` exploded: what the derived path must equal."""
+    which = {"hf_croissant_fields": 0, "hf_croissant_files": 1}[table]
+    with store.writer(table, date, schema=derived_schema(table)) as writer:
         for batch in store.iter_batches(
-            "hf_croissant", date, columns=columns, batch_size=batch_size
+            "hf_croissant", date, columns=_DOC_COLUMNS, batch_size=batch_size
         ):
             tables = depth_tables(
                 batch.column(0).to_pylist(),
@@ -78,17 +542,3 @@ def _curate_depth(
             )
             writer.write(tables[which])
     return writer.result
-
-
-def curate_croissant_fields(
-    store: LakeStore, date: str, batch_size: int = 2_000, audit: Audit | None = None
-) -> WriteResult:
-    """`hf_croissant` -> `hf_croissant_fields` (one row per field) for one day."""
-    return _curate_depth(store, date, 0, "hf_croissant_fields", batch_size, audit)
-
-
-def curate_croissant_files(
-    store: LakeStore, date: str, batch_size: int = 2_000, audit: Audit | None = None
-) -> WriteResult:
-    """`hf_croissant` -> `hf_croissant_files` (one row per distribution entry) for one day."""
-    return _curate_depth(store, date, 1, "hf_croissant_files", batch_size, audit)

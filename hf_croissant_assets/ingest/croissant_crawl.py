@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from hf_croissant_assets.curate.listing_rows import parse_timestamp
 from hf_croissant_assets.hub.client import CroissantResponse, HubClient
-from hf_croissant_assets.ingest.plan import Plan, assemble_day, plan_day
+from hf_croissant_assets.ingest.plan import AssembleCounts, Plan, assemble_day, plan_day
 from hf_croissant_assets.lake.store import LakeStore, WriteResult, validate_date
 from hf_croissant_assets.schema import CROISSANT_RECORDS
 from hf_croissant_assets.settings import DEFAULT_REFRESH_DAYS
@@ -391,15 +391,19 @@ async def crawl_croissant(
         )
 
     statuses: Counter = Counter()
-    fetched_today = carried = pending = 0
-    fetched_ids = staged_ids(store, date)
-    with store.writer("croissant_records", date) as writer:
-        for table in assemble_day(store, plan, _staged_tables(store, date)):
-            for status in table.column("status").to_pylist():
-                statuses[str(status)] += 1
-            writer.write(table)
+    origins = AssembleCounts()
+    try:
+        with store.writer("croissant_records", date) as writer:
+            for table in assemble_day(
+                store, plan, store.staging_files(STAGING, date), counts=origins
+            ):
+                for item in table.column("status").value_counts().to_pylist():
+                    statuses[str(item["values"])] += item["counts"]
+                writer.write(table)
+    finally:
+        plan.close()
     # counts by origin, from what was written
-    fetched_today = len(fetched_ids & set(plan.listing["dataset"].to_list()))
+    fetched_today = origins.fetched
     pending = statuses.get("None", 0)
     carried = writer.rows - fetched_today - pending
     store.clear_staging(STAGING, date)

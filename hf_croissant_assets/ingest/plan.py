@@ -20,6 +20,10 @@ Plain polars/pyarrow, no Dagster, no HTTP.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +32,8 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from hf_croissant_assets.hub.client import RETRY_STATUSES
 from hf_croissant_assets.lake.store import LakeStore
@@ -48,8 +54,9 @@ NOT_AVAILABLE_STATUS = 400
 
 
 @dataclass
-class Plan:
-    """Today's work: the listing, the ordered fetch candidates and where old rows come from."""
+class ReferencePlan:
+    """The in-memory plan (`reference_plan_day`): the listing held whole. Kept as the simple
+    reference the streaming plan is tested against."""
 
     date: str
     previous_date: str | None
@@ -132,7 +139,7 @@ def trustworthy_base(
     return None
 
 
-def plan_day(
+def reference_plan_day(
     store: LakeStore,
     date: str,
     *,
@@ -140,7 +147,9 @@ def plan_day(
     recheck_unavailable_days: float = 3.0,
     now: datetime | None = None,
     tolerance: float = 0.2,
-) -> Plan:
+) -> ReferencePlan:
+    """The in-memory plan: listing and previous bookkeeping joined whole by polars. The
+    reference `plan_day` is tested against."""
     listing = read_listing(store, date)
     previous_date = trustworthy_base(store, date, tolerance)
     previous = read_previous(store, previous_date)
@@ -186,20 +195,17 @@ def plan_day(
     counts["deleted_since_previous"] = (
         previous.height - joined.filter(pl.col("_in_previous").is_not_null()).height
     )
-    return Plan(date, previous_date, listing, candidates, counts)
+    return ReferencePlan(date, previous_date, listing, candidates, counts)
 
 
-def assemble_day(
+def reference_assemble_day(
     store: LakeStore,
-    plan: Plan,
+    plan: ReferencePlan,
     fetched: Iterator[pa.Table],
     batch_size: int = 4096,
 ) -> Iterator[pa.Table]:
-    """Yield the day's complete `croissant_records`: fetched rows, carried rows, pending rows.
-
-    Streams: the previous snapshot's documents are read in bounded batches and filtered by id,
-    never loaded whole. Each listed dataset appears exactly once.
-    """
+    """The reference assembly (`assemble_day` must give the same rows): fetched rows, carried
+    rows, pending rows, with the listed ids held in memory."""
     listed = set(plan.listing["dataset"].to_list())
     written: set[str] = set()
     for table in fetched:
@@ -234,3 +240,286 @@ def assemble_day(
                 | {"dataset": chunk},
                 schema=CROISSANT_RECORDS,
             )
+
+
+# -- the streaming plan: memory flat in the number of datasets ----------------------------------
+
+#: Rows of the raw listing decoded per step while the plan's bookkeeping is spooled.
+LISTING_SPOOL_ROWS = 16_384
+
+
+@dataclass
+class Plan:
+    """Today's work: the ordered fetch candidates, counts, and where the day's rows come from.
+
+    The listing is not held in memory: its bookkeeping (id, sha, lastModified, createdAt) is
+    spooled to a local parquet file in `workdir`, sorted by id, and read back range by range.
+    `close()` removes the folder (also done when the plan is garbage-collected).
+    """
+
+    date: str
+    previous_date: str | None
+    candidates: pl.DataFrame  # dataset, sha, last_modified, priority; in fetch order
+    counts: dict[str, int]
+    workdir: str
+    _finalizer: Any = None
+
+    @property
+    def listed(self) -> int:
+        return self.counts["listed"]
+
+    @property
+    def listed_path(self) -> str:
+        """The day's unique listed ids, sorted (column `dataset`)."""
+        return os.path.join(self.workdir, "listed.parquet")
+
+    def listed_batches(self, batch_size: int = 4096) -> Iterator[pa.RecordBatch]:
+        yield from pq.ParquetFile(self.listed_path).iter_batches(
+            batch_size=batch_size, columns=["dataset"]
+        )
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+
+
+def _spool_listing(store: LakeStore, date: str, path: str) -> int:
+    """The listing's bookkeeping columns, decoded batch by batch exactly as `read_listing` does,
+    with the listing position (`_row`, for keep-first and the fetch order), into `path`."""
+    schema = pa.schema(
+        [
+            ("dataset", pa.string()),
+            ("sha", pa.string()),
+            ("last_modified", pa.timestamp("ms", tz="UTC")),
+            ("created_at", pa.timestamp("ms", tz="UTC")),
+            ("_row", pa.int64()),
+        ]
+    )
+    rows = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for batch in store.iter_batches(
+            "raw_listing", date, columns=["id", "item"], batch_size=LISTING_SPOOL_ROWS
+        ):
+            frame = _frame(pa.Table.from_batches([batch])).select(
+                pl.col("id").alias("dataset"),
+                pl.col("item").str.json_path_match("$.sha").alias("sha"),
+                pl.col("item")
+                .str.json_path_match("$.lastModified")
+                .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
+                .alias("last_modified"),
+                pl.col("item")
+                .str.json_path_match("$.createdAt")
+                .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
+                .alias("created_at"),
+                (pl.int_range(pl.len(), dtype=pl.Int64) + rows).alias("_row"),
+            )
+            writer.write_table(frame.to_arrow().cast(schema))
+            rows += batch.num_rows
+    return rows
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def plan_day(
+    store: LakeStore,
+    date: str,
+    *,
+    refresh_after_days: float = DEFAULT_REFRESH_DAYS,
+    recheck_unavailable_days: float = 3.0,
+    now: datetime | None = None,
+    tolerance: float = 0.2,
+) -> Plan:
+    """Plan day `date` (see the module docstring) without holding the listing or the previous
+    snapshot in memory: both are joined by DuckDB under a memory limit (spilling to a local
+    folder), and only the candidates come back. Same result as `reference_plan_day`."""
+    from hf_croissant_assets.lake.sorted_stream import duckdb_connection
+
+    previous_date = trustworthy_base(store, date, tolerance)
+    now = now or datetime.now(UTC)
+    stale_before = (now - timedelta(days=refresh_after_days)).isoformat().replace("+00:00", "Z")
+    day_end = datetime.fromisoformat(date).replace(tzinfo=UTC) + timedelta(days=1)
+    recent_since = day_end - timedelta(days=recheck_unavailable_days)
+
+    workdir = tempfile.mkdtemp(prefix="hf_croissant_plan_")
+    try:
+        spool = os.path.join(workdir, "listing.parquet")
+        _spool_listing(store, date, spool)
+        spill = os.path.join(workdir, "spill")
+        os.makedirs(spill)
+        con = duckdb_connection(spill)
+        try:
+            con.execute(
+                "CREATE TABLE listing AS SELECT dataset, sha, last_modified, created_at, _row "
+                f"FROM read_parquet({_literal(spool)}) "
+                "QUALIFY row_number() OVER (PARTITION BY dataset ORDER BY _row) = 1"
+            )
+            os.remove(spool)
+            con.execute(
+                f"COPY (SELECT dataset FROM listing WHERE dataset IS NOT NULL ORDER BY dataset) "
+                f"TO {_literal(os.path.join(workdir, 'listed.parquet'))} (FORMAT parquet)"
+            )
+            if previous_date is not None:
+                source = ds.dataset(
+                    store.part_path("croissant_records", previous_date),
+                    format="parquet",
+                    filesystem=store.fs,
+                )
+                con.register("previous_source", source)
+                con.execute(
+                    "CREATE TABLE previous AS SELECT dataset, request_time, status, sha, "
+                    "last_modified FROM previous_source "
+                    "QUALIFY row_number() OVER (PARTITION BY dataset) = 1"
+                )
+            else:
+                con.execute(
+                    "CREATE TABLE previous (dataset VARCHAR, request_time VARCHAR, "
+                    "status INTEGER, sha VARCHAR, last_modified TIMESTAMPTZ)"
+                )
+            transient = ", ".join(str(int(s)) for s in TRANSIENT_STATUSES)
+            con.execute(
+                f"""
+                CREATE TABLE joined AS
+                SELECT l.dataset, l.sha, l.last_modified, l._row, p.request_time,
+                       p.dataset IS NOT NULL AS in_previous,
+                       CASE
+                         WHEN p.status IS NULL THEN 0
+                         WHEN l.sha IS DISTINCT FROM p.sha
+                              OR l.last_modified IS DISTINCT FROM p.last_modified
+                              OR p.status IN ({transient}) THEN 1
+                         WHEN p.status = {NOT_AVAILABLE_STATUS}
+                              AND (l.created_at >= $recent OR l.last_modified >= $recent) THEN 2
+                         WHEN p.request_time < $stale THEN 3
+                       END AS priority
+                FROM listing l LEFT JOIN previous p ON l.dataset = p.dataset
+                """,
+                {"recent": recent_since, "stale": stale_before},
+            )
+            candidates = _frame(
+                con.sql(
+                    "SELECT dataset, sha, last_modified, priority::INTEGER AS priority "
+                    "FROM joined WHERE priority IS NOT NULL "
+                    "ORDER BY priority, request_time NULLS FIRST, _row"
+                ).to_arrow_table()
+            )
+            counts = dict.fromkeys(PRIORITY_NAMES.values(), 0)
+            for prio, n in con.execute(
+                "SELECT priority, count(*) FROM joined WHERE priority IS NOT NULL GROUP BY 1"
+            ).fetchall():
+                counts[PRIORITY_NAMES[prio]] = n
+            listed, matched = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE in_previous) FROM joined"
+            ).fetchone() or (0, 0)
+            (in_previous,) = con.execute("SELECT count(*) FROM previous").fetchone() or (0,)
+        finally:
+            con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    candidates = candidates.with_columns(
+        pl.col("priority").cast(pl.Int32),
+        pl.col("last_modified").cast(pl.Datetime("ms", "UTC")),
+    )
+    counts["listed"] = listed
+    counts["in_previous"] = in_previous
+    counts["deleted_since_previous"] = in_previous - matched
+    plan = Plan(date, previous_date, candidates, counts, workdir)
+    plan._finalizer = weakref.finalize(plan, shutil.rmtree, workdir, True)
+    return plan
+
+
+@dataclass
+class AssembleCounts:
+    """Where the rows `assemble_day` yielded came from."""
+
+    fetched: int = 0
+    carried: int = 0
+    pending: int = 0
+
+
+def _staged_sorted(store: LakeStore, paths: list[str], batch_size: int) -> Iterator[pa.RecordBatch]:
+    from hf_croissant_assets.lake.sorted_stream import sorted_arrow
+
+    if not paths:
+        return iter(())
+    source = ds.dataset(paths, format="parquet", filesystem=store.fs, schema=CROISSANT_RECORDS)
+    return sorted_arrow(source, "dataset", list(CROISSANT_RECORDS.names), batch_size)
+
+
+def assemble_day(
+    store: LakeStore,
+    plan: Plan,
+    staged_paths: list[str],
+    batch_size: int = 4096,
+    counts: AssembleCounts | None = None,
+) -> Iterator[pa.Table]:
+    """Yield the day's complete `croissant_records` in `dataset` order: for each listed id, the
+    row fetched today (staged), else the previous snapshot's row (carried forward with its
+    original `request_time`), else a pending row with null status.
+
+    A three-way merge of sorted streams, range by range: the listed ids (the plan's spool), the
+    staged rows and the previous snapshot (both sorted out of core by DuckDB when they are not
+    stored sorted). Memory holds one range of each, whatever the size of the Hub. Each listed
+    dataset appears exactly once; deleted datasets (not listed) are dropped.
+    """
+    from hf_croissant_assets.lake.sorted_stream import SortedCursor, sorted_batches_of
+
+    counts = counts if counts is not None else AssembleCounts()
+    staged = SortedCursor(_staged_sorted(store, staged_paths, batch_size))
+    previous = (
+        SortedCursor(sorted_batches_of(store, "croissant_records", plan.previous_date))
+        if plan.previous_date is not None
+        else None
+    )
+    names = CROISSANT_RECORDS.names
+    for batch in plan.listed_batches(batch_size):
+        ids = batch.column(0)
+        if len(ids) == 0:
+            continue
+        hi = ids[len(ids) - 1].as_py()
+        parts: list[pa.Table] = []
+        have = pa.array([], pa.string())
+        for cursor, origin in ((staged, "fetched"), (previous, "carried")):
+            if cursor is None:
+                continue
+            rows = cursor.take_through(hi)
+            if rows is None:
+                continue
+            rows = _first_per_dataset(rows.select(names))
+            keep = pc.and_(
+                pc.is_in(rows.column("dataset"), value_set=ids),
+                pc.invert(pc.is_in(rows.column("dataset"), value_set=have)),
+            )
+            rows = rows.filter(keep)
+            if rows.num_rows:
+                parts.append(rows.cast(CROISSANT_RECORDS))
+                have = pa.concat_arrays([have, rows.column("dataset").combine_chunks()])
+                setattr(counts, origin, getattr(counts, origin) + rows.num_rows)
+        missing = ids.filter(pc.invert(pc.is_in(ids, value_set=have)))
+        if len(missing):
+            parts.append(
+                pa.Table.from_arrays(
+                    [
+                        missing if name == "dataset" else pa.nulls(len(missing), field.type)
+                        for name, field in zip(names, CROISSANT_RECORDS, strict=True)
+                    ],
+                    schema=CROISSANT_RECORDS,
+                )
+            )
+            counts.pending += len(missing)
+        table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        yield table.take(pc.sort_indices(table, sort_keys=[("dataset", "ascending")]))
+
+
+def _first_per_dataset(table: pa.Table) -> pa.Table:
+    """A sorted table keeping the first row of each `dataset`."""
+    if table.num_rows < 2:
+        return table
+    keys = table.column("dataset")
+    repeated = pc.fill_null(pc.equal(keys.slice(1), keys.slice(0, table.num_rows - 1)), False)
+    if not pc.any(repeated).as_py():
+        return table
+    keep = pa.concat_arrays([pa.array([True]), pa.chunked_array(repeated).combine_chunks()])
+    return table.filter(keep)

@@ -252,12 +252,16 @@ class LakeStore:
         date: str,
         schema: pa.Schema | None = None,
         audit: Callable[[pq.ParquetFile], None] | None = None,
+        presorted: bool = False,
     ) -> Iterator[PartitionWriter]:
         """Stream record batches into the day's partition; it replaces the old one on success.
 
         If the body raises, nothing is published and the previous partition stays as it was.
         `audit` sees the complete new file before it is published (write-audit-publish): if it
         raises, the file is kept under `_staging/rejected/` for inspection and not published.
+        `presorted=True` promises the rows arrive in the dataset's `sort_key` order: they are
+        written straight into the sorted layout (`PresortedPartitionWriter`, no spool, no sort),
+        and a row out of order fails the write.
         """
         schema = schema or DATASETS[dataset]
         final = self.part_path(dataset, date)
@@ -267,7 +271,11 @@ class LakeStore:
         sort_key = LAKE_DATASETS[dataset].sort_key
         if sort_key is not None and sort_key not in schema.names:
             sort_key = None
-        writer = PartitionWriter(self.fs, tmp, schema, sort_key=sort_key)
+        writer = (
+            PresortedPartitionWriter(self.fs, tmp, schema, sort_key=sort_key)
+            if presorted and sort_key is not None
+            else PartitionWriter(self.fs, tmp, schema, sort_key=sort_key)
+        )
         try:
             yield writer
             writer.close()
@@ -546,3 +554,87 @@ class PartitionWriter:
                 self._stream.close()
             if self._spool_dir is not None:
                 shutil.rmtree(self._spool_dir, ignore_errors=True)
+
+
+class PresortedPartitionWriter(PartitionWriter):
+    """The sorted layout of `PartitionWriter` (row groups of `ROW_GROUP_ROWS`, statistics on the
+    key and non-text columns) for rows that already arrive in `sort_key` order, as a merge of
+    sorted partitions produces them: written straight to the file, no spool and no sort, so
+    memory is one row group. Rows out of order (or a value after a null key) raise ValueError and
+    the partition is not published."""
+
+    def __init__(self, fs: pafs.FileSystem, path: str, schema: pa.Schema, sort_key: str) -> None:
+        self.path = path
+        self.schema = with_version(schema)
+        self.sort_key = sort_key
+        self._spool_dir = None
+        self._stream = fs.open_output_stream(path)
+        self._writer = pq.ParquetWriter(
+            self._stream,
+            self.schema,
+            compression=COMPRESSION,
+            write_statistics=statistics_columns(self.schema, sort_key),
+        )
+        self.rows = 0
+        self.bytes = 0
+        self._result = None
+        self._closed = False
+        self._pending: list[pa.Table] = []
+        self._buffered = 0
+        self._last_key: str | None = None
+        self._seen_null = False
+
+    def _check_order(self, keys: pa.ChunkedArray) -> None:
+        import pyarrow.compute as pc
+
+        column = keys.combine_chunks()
+        n, nulls = len(column), column.null_count
+        head = column
+        if nulls:
+            if column.slice(n - nulls).null_count != nulls:
+                raise ValueError(f"{self.path}: a {self.sort_key} value follows a null")
+            head = column.slice(0, n - nulls)
+        if len(head):
+            if self._seen_null:
+                raise ValueError(f"{self.path}: a {self.sort_key} value follows a null")
+            first = head[0].as_py()
+            in_order = self._last_key is None or first >= self._last_key
+            if in_order and len(head) > 1:
+                in_order = pc.all(
+                    pc.less_equal(head.slice(0, len(head) - 1), head.slice(1))
+                ).as_py()
+            if not in_order:
+                raise ValueError(f"{self.path}: rows not in {self.sort_key} order")
+            self._last_key = head[len(head) - 1].as_py()
+        if nulls:
+            self._seen_null = True
+
+    def write(self, data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> None:
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        elif not isinstance(data, pa.Table):
+            for batch in data:
+                self.write(batch)
+            return
+        if data.num_rows == 0:
+            return
+        table = data.select(self.schema.names).cast(self.schema)
+        self._check_order(table.column(self.sort_key))
+        self._pending.append(table)
+        self._buffered += table.num_rows
+        self.rows += table.num_rows
+        while self._buffered >= ROW_GROUP_ROWS:
+            whole = pa.concat_tables(self._pending)
+            self._writer.write_table(whole.slice(0, ROW_GROUP_ROWS), ROW_GROUP_ROWS)
+            rest = whole.slice(ROW_GROUP_ROWS)
+            self._pending, self._buffered = [rest], rest.num_rows
+
+    def close(self) -> None:
+        if not self._closed:
+            if self._buffered:
+                self._writer.write_table(pa.concat_tables(self._pending), ROW_GROUP_ROWS)
+            self._pending, self._buffered = [], 0
+            self._closed = True
+            self._writer.close()
+            self.bytes = self._stream.tell()
+            self._stream.close()
