@@ -96,11 +96,58 @@ def parse_retry_after(
     return _clamp(seconds, 0.0, max_pause_s)
 
 
+@dataclass
+class _Window:
+    """What is known of the current fixed window: its reset lies in `(lo, hi]` (local clock).
+
+    `ref_*` is the latest response counted in this window: within one window the server's `r`
+    and `t` can only fall, so a later request that sees either rise was served in a newer window.
+    """
+
+    lo: float
+    hi: float
+    ref_e: float | None = None
+    ref_r: int | None = None
+    ref_t: float | None = None
+    # The lowest `r` answered in this window: the newest server state we know.
+    min_r: int | None = None
+
+
+#: Requests of a window kept back to find its reset by bisection while the reset is uncertain.
+PROBE_RESERVE = 2
+#: Per window, the learned reset may move by this share of the window (clock drift, a server
+#: whose windows start at the first request) plus `_DRIFT_MIN_S`.
+_DRIFT_SHARE = 2e-5
+_DRIFT_MIN_S = 0.001
+#: How often a sender waiting for a probe's answer looks again.
+_POLL_S = 0.01
+#: An answer that has not come after this long is not waited for (its send time is forgotten).
+_FORGET_S = 60.0
+
+
 class RateLimitPacer:
-    """Hands out send slots so that a window's remaining quota is spent evenly until it resets.
+    """Hands out send slots so that each window's quota is spent, evenly, before it resets.
 
     Usage: `ticket = await pacer.acquire()` before each request, then `pacer.observe(ticket, headers)`
     with the response headers, or `pacer.rate_limited(delay)` on a 429.
+
+    Why it learns the window's phase: the Hub rounds `t` to whole seconds, so one response only
+    places the reset within about a second (and the rounding direction is not documented). The
+    pacer keeps an interval `(lo, hi]` that certainly holds the current window's reset and narrows
+    it with every answer: a request sent at `s` and answered at `e` was served at some time in
+    `[s, e]`; if it was counted in the current window the reset is after `s`, if it already saw a
+    new window (its `r` or `t` rose, or its `t` puts the reset past `hi`) the reset was at or
+    before `e`. The window length `w` from `RateLimit-Policy` carries the interval to the next
+    window. While the interval is wider than a few round trips, the last `PROBE_RESERVE` requests
+    of a window are sent one at a time at its midpoint (a bisection: each one lands in either
+    window without a 429, because the old window still has quota for it). Once learned (usually at
+    the first reset), the quota is spread evenly up to `lo` minus a round trip, and the next window
+    starts at `hi` or as soon as an answer shows it has.
+
+    Hostile headers cannot make it stall or outrun the quota: `r` is clamped to `q`, `t` to `w`
+    (and `max_pause_s`), an interval that evidence contradicts is rebuilt from the latest answer,
+    no wait exceeds one window, and a token bucket (rate `q / w`, burst `2 q`) caps the send rate
+    whatever `r` and `t` say.
 
     Until the first response has shown the policy only one request is in flight (a probe); a server
     that sends no headers is not paced at all (the client's concurrency limit still applies).
@@ -111,27 +158,39 @@ class RateLimitPacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         safety: float = 0.0,
-        reset_margin: float = 0.05,
+        reset_margin: float = 0.02,
         max_pause_s: float = DEFAULT_MAX_PAUSE_S,
+        probe_reserve: int = PROBE_RESERVE,
     ) -> None:
         self._clock = clock
         self.max_pause_s = max_pause_s
         self._safety = safety  # requests to leave unspent per window (another client's share)
         self._reset_margin = reset_margin
+        self._probe_reserve = max(int(probe_reserve), 0)
         self._lock = asyncio.Lock()
         self._sent = 0  # sequence number of sends
+        self._sent_at: dict[int, float] = {}  # ticket -> send time, until answered
         self._remaining: float | None = None  # our estimate of the window's remaining quota
-        self._reset_at: float | None = None  # upper bound of the window's reset time
+        self._win: _Window | None = None
         self._next_slot = 0.0
         self._paused_until = 0.0
-        self._probe_in_flight = False
+        self._probe: tuple[int, float] | None = None  # (ticket, send time) of the probe in flight
+        self._mode = "probe"  # what the last `_wait_time` decided the next send is
+        self._deadline = 0.0
+        self._normal_left = 0.0
         self._headers_seen = False
         self._unpaced = False
+        self._rtt: float | None = None
+        self._tokens: float | None = None
+        self._tokens_at = 0.0
         self.quota: int | None = None
         self.window: float | None = None
         self.rate_limited_count = 0
         self.last_remaining: int | None = None
+        self.resets_observed = 0
+        self.conflicts = 0
 
+    # -- sending -----------------------------------------------------------------------------
     async def acquire(self) -> int:
         """Wait for a slot; returns a ticket (the send sequence number) for `observe`."""
         while True:
@@ -142,83 +201,232 @@ class RateLimitPacer:
                     return self._take(now)
             await asyncio.sleep(wait)
 
+    def _rtt_s(self) -> float:
+        return self._rtt if self._rtt is not None else 0.05
+
+    def _bucket_wait(self, now: float) -> float:
+        """Seconds until the token bucket (rate q/w, burst 2q) allows one more send."""
+        q, w = self.quota, self.window
+        if not q or not w:
+            return 0.0
+        rate = q / w
+        if self._tokens is None:
+            self._tokens = float(2 * q)
+        else:
+            self._tokens = min(2.0 * q, self._tokens + max(now - self._tokens_at, 0.0) * rate)
+        self._tokens_at = now
+        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / rate
+
+    def _probe_busy(self, now: float) -> bool:
+        if self._probe is None:
+            return False
+        # An answer that never comes (a path that skips `observe`) must not stall every sender.
+        if now - self._probe[1] > max(2.0, 20 * self._rtt_s()):
+            self._probe = None
+            return False
+        return True
+
+    def _roll_over(self, now: float) -> None:
+        """The current window has certainly reset: carry its interval one window on (if the
+        policy says how long a window is), and probe the new window's quota."""
+        win, w = self._win, self.window
+        self._remaining = None
+        self._next_slot = now
+        if win is None or not w or now - win.hi > 10 * w:
+            self._win = None
+            return
+        drift = max(_DRIFT_MIN_S, _DRIFT_SHARE * w)
+        while now >= win.hi + self._reset_margin:
+            win = _Window(win.lo + w - drift, win.hi + w + drift)
+        self._win = win
+
     def _wait_time(self, now: float) -> float:
+        self._mode = "probe"
         if now < self._paused_until:
             return self._paused_until - now
         if self._unpaced:
+            self._mode = "free"
             return 0.0
         if not self._headers_seen:
             # Probe: one request at a time until a response tells us the policy.
-            return 0.02 if self._probe_in_flight else 0.0
-        if self._reset_at is not None and now >= self._reset_at:
-            # The window has certainly rolled over: the quota is back, learn it from a probe.
-            self._reset_at = None
-            self._remaining = None
-            self._next_slot = now
-        if self._remaining is None:
-            return 0.02 if self._probe_in_flight else 0.0
-        if self._remaining - self._safety < 1:
-            # Exhausted: wait for the reset (its upper bound, so we never send early).
-            target = (self._reset_at or now + 1.0) + self._reset_margin
-            return max(target - now, 0.001)
-        return max(self._next_slot - now, 0.0)
+            return _POLL_S if self._probe_busy(now) else 0.0
+        cap = self._bucket_wait(now)
+        win = self._win
+        if win is not None and now >= win.hi + self._reset_margin:
+            self._roll_over(now)
+            win = self._win
+        if self._remaining is None or win is None:
+            return _POLL_S if self._probe_busy(now) else cap
+        budget = self._remaining - self._safety
+        if budget < 1:
+            # Spent: wait for the reset (its upper bound, so we never send early).
+            return max(win.hi + self._reset_margin - now, 0.001)
+        rtt = self._rtt_s()
+        width = win.hi - win.lo
+        w = self.window or width
+        # Narrow enough: a few round trips, and little of the window. (A wider interval loses
+        # no quota, spending stops at `lo`, but it crowds the window's requests closer.)
+        enough = max(0.03, 3 * rtt, w / 200)
+        reserve = 0
+        if width > enough and self.window:
+            reserve = min(self._probe_reserve, math.ceil(math.log2(width / enough)) + 1)
+        normal = budget - reserve
+        self._deadline = win.lo - min(max(2 * rtt, 0.005), w / 10)
+        self._normal_left = normal
+        if normal >= 1 and now < win.lo:
+            self._mode = "normal"
+            if now < self._deadline:
+                return max(self._next_slot - now, cap, 0.0)
+            return cap  # late: spend it before the reset
+        # Inside `(lo, hi]`, or only the reserve left: one request at a time at the interval's
+        # midpoint. Either window can take it (the old one still has quota), and its answer
+        # halves the interval.
+        if self._probe_busy(now):
+            return _POLL_S
+        target = max((win.lo + win.hi) / 2 - rtt / 2, win.lo)
+        return max(target - now, cap, 0.0)
 
     def _take(self, now: float) -> int:
         self._sent += 1
-        if not self._headers_seen or self._remaining is None:
-            self._probe_in_flight = True
+        ticket = self._sent
+        if len(self._sent_at) > 100_000:  # answers that never came: forget the oldest
+            self._sent_at.pop(next(iter(self._sent_at)))
+        self._sent_at[ticket] = now
+        if self._tokens is not None:
+            self._tokens -= 1
+        if self._mode == "probe":
+            self._probe = (ticket, now)
         if self._remaining is not None:
             self._remaining -= 1
-            # Spread what is left of the window evenly over the time left in it.
-            time_left = max((self._reset_at or now) - now, 0.0)
-            interval = time_left / max(self._remaining - self._safety, 1.0)
-            self._next_slot = max(self._next_slot, now) + interval
-        return self._sent
+            if self._mode == "normal":
+                # Spread what is left of the window evenly up to the reset's lower bound.
+                left = self._normal_left - 1
+                interval = max(self._deadline - now, 0.0) / max(left, 1.0)
+                self._next_slot = max(self._next_slot, now) + interval
+        return ticket
 
+    # -- learning ----------------------------------------------------------------------------
     def observe(self, ticket: int, headers: Mapping[str, str]) -> RateLimitState:
         """Update the estimate from a response's headers (any status, 429 included)."""
         state = parse_ratelimit_headers(headers, self.max_pause_s)
         now = self._clock()
-        self._probe_in_flight = False
+        sent = self._sent_at.pop(ticket, None)
+        if self._probe is not None and self._probe[0] == ticket:
+            self._probe = None
         if state.remaining is None or state.reset_in is None:
             if not self._headers_seen:
                 self._unpaced = True
             return state
         self._headers_seen = True
         self._unpaced = False
-        if state.quota is not None:
+        if state.quota is not None and state.quota > 0:
             self.quota = state.quota
         if state.window is not None:
             self.window = state.window
         self.last_remaining = state.remaining
-        reset_at = now + state.reset_in
-        window = self.window or state.reset_in
-        if self._reset_at is None or reset_at > self._reset_at + window / 2:
-            self._reset_at = reset_at  # a new window: re-spread from now
-            self._next_slot = min(self._next_slot, now)
-        else:
-            self._reset_at = min(self._reset_at, reset_at)  # tighter upper bound, same window
-        # Requests sent after this one were probably not yet counted when the server answered.
-        sent_after = self._sent - ticket
-        self._remaining = float(state.remaining - sent_after)
+        s = min(sent, now) if sent is not None else now
+        rtt = now - s
+        self._rtt = rtt if self._rtt is None else 0.8 * self._rtt + 0.2 * rtt
+        r = state.remaining if self.quota is None else min(state.remaining, self.quota)
+        t = state.reset_in if self.window is None else min(state.reset_in, self.window)
+        self._learn(s, now, r, t)
         return state
+
+    def _learn(self, s: float, e: float, r: int, t: float) -> None:
+        """Place this answer's window relative to the current one and narrow the reset interval."""
+        w = self.window
+        # Served at some time in [s, e]; `t` is within a second of the true time left (whatever
+        # the rounding), the reset is after the serving time and at most one window later.
+        c_lo = max(s + t - 1.0, s)
+        c_hi = e + t + 1.0
+        if w:
+            c_hi = min(c_hi, e + w)
+        win = self._win
+        if win is None:
+            self._start(c_lo, c_hi, e, r, t)
+            return
+        newer = (
+            s >= win.hi
+            or c_lo > win.hi
+            or (
+                win.ref_e is not None
+                and win.ref_r is not None
+                and win.ref_t is not None
+                and s >= win.ref_e
+                and (r > win.ref_r or t > win.ref_t)
+            )
+        )
+        if newer:
+            self.resets_observed += 1
+            if w and c_lo <= min(win.hi, e) + w:
+                # The old window reset in (lo, min(hi, e)]: the new one resets w later.
+                drift = max(_DRIFT_MIN_S, _DRIFT_SHARE * w)
+                lo = max(win.lo + w - drift, c_lo)
+                hi = min(min(win.hi, e) + w + drift, c_hi)
+                if lo <= hi:
+                    self._start(lo, hi, e, r, t)
+                    return
+                self.conflicts += 1
+            self._start(c_lo, c_hi, e, r, t)
+            return
+        if c_hi < win.lo:
+            # A straggler from an older window: the current one started after it was served.
+            if w and s + w <= win.hi:
+                win.lo = max(win.lo, s + w)
+            return
+        lo, hi = max(win.lo, c_lo), min(win.hi, c_hi)
+        if lo > hi:
+            # The evidence contradicts itself (a hostile header, or the server moved its
+            # windows): start again from this answer alone.
+            self.conflicts += 1
+            self._start(c_lo, c_hi, e, r, t)
+            return
+        win.lo, win.hi = lo, hi
+        if win.ref_e is None or e >= win.ref_e:
+            win.ref_e, win.ref_r, win.ref_t = e, r, t
+        win.min_r = r if win.min_r is None else min(win.min_r, r)
+        self._remaining = float(win.min_r - self._pending(e))
+
+    def _start(self, lo: float, hi: float, e: float, r: int, t: float) -> None:
+        self._win = _Window(lo, hi, e, r, t, min_r=r)
+        self._remaining = float(r - self._pending(e))
+        self._next_slot = min(self._next_slot, e)
+
+    def _pending(self, now: float) -> int:
+        """Our requests the server may not have counted yet: sent, not answered, and recent
+        (after `stale` seconds an unanswered request reached the server long ago, or never will).
+        Subtracting some that were already counted only delays their slot until they answer."""
+        while self._sent_at and next(iter(self._sent_at.values())) < now - _FORGET_S:
+            self._sent_at.pop(next(iter(self._sent_at)))
+        stale = now - max(2.0, 10 * self._rtt_s())
+        n = 0
+        for sent in reversed(self._sent_at.values()):
+            if sent < stale:
+                break
+            n += 1
+        return n
 
     def rate_limited(self, delay: float | None) -> float:
         """A 429: pause every sender until the window resets (plus jitter). Returns the pause."""
         self.rate_limited_count += 1
         now = self._clock()
         if delay is None:
-            delay = (self._reset_at - now) if self._reset_at else 1.0
+            delay = (self._win.hi + self._reset_margin - now) if self._win else 1.0
         delay = min(max(delay, 0.0), self.max_pause_s) + random.uniform(0.0, 0.25)  # noqa: S311
         self._paused_until = max(self._paused_until, now + delay)
         self._remaining = 0.0
-        self._probe_in_flight = False
+        self._probe = None
         return delay
 
     def snapshot(self) -> dict[str, float | int | None]:
+        win = self._win
         return {
             "quota": self.quota,
             "window_s": self.window,
             "last_remaining": self.last_remaining,
             "rate_limited": self.rate_limited_count,
+            "resets_observed": self.resets_observed,
+            "reset_uncertainty_s": round(win.hi - win.lo, 4) if win else None,
+            "rtt_ms": round(self._rtt * 1000, 2) if self._rtt is not None else None,
+            "conflicts": self.conflicts,
         }
