@@ -96,21 +96,56 @@ def parse_retry_after(
     return _clamp(seconds, 0.0, max_pause_s)
 
 
+#: How a server may round the time left to whole seconds, as the range of `(reset - served) - t`.
+#: The Hub does not say which it uses; each is kept as a hypothesis until an answer refutes it.
+ROUNDING_MODES: dict[str, tuple[float, float]] = {
+    "ceil": (-1.0, 0.0),
+    "round": (-0.5, 0.5),
+    "floor": (0.0, 1.0),
+}
+
+Interval = tuple[float, float]
+
+
 @dataclass
 class _Window:
-    """What is known of the current fixed window: its reset lies in `(lo, hi]` (local clock).
+    """What is known of the current fixed window: under each rounding hypothesis still standing,
+    an interval `[lo, hi]` (local clock) that holds the window's reset. `lo`/`hi` are their hull.
 
     `ref_*` is the latest response counted in this window: within one window the server's `r`
     and `t` can only fall, so a later request that sees either rise was served in a newer window.
     """
 
-    lo: float
-    hi: float
+    modes: dict[str, Interval]
     ref_e: float | None = None
     ref_r: int | None = None
     ref_t: float | None = None
     # The lowest `r` answered in this window: the newest server state we know.
     min_r: int | None = None
+
+    @property
+    def lo(self) -> float:
+        return min(lo for lo, _ in self.modes.values())
+
+    @property
+    def hi(self) -> float:
+        return max(hi for _, hi in self.modes.values())
+
+    def narrow(self, bounds: Mapping[str, Interval]) -> bool:
+        """Intersect each hypothesis with its bound; drop refuted ones. False if none is left."""
+        kept: dict[str, Interval] = {}
+        for mode, (lo, hi) in self.modes.items():
+            b_lo, b_hi = bounds.get(mode, (-math.inf, math.inf))
+            n_lo, n_hi = max(lo, b_lo), min(hi, b_hi)
+            if n_lo <= n_hi:
+                kept[mode] = (n_lo, n_hi)
+        if not kept:
+            return False
+        self.modes = kept
+        return True
+
+    def shifted(self, by: float, widen: float) -> dict[str, Interval]:
+        return {m: (lo + by - widen, hi + by + widen) for m, (lo, hi) in self.modes.items()}
 
 
 #: Requests of a window kept back to find its reset by bisection while the reset is uncertain.
@@ -189,6 +224,7 @@ class RateLimitPacer:
         self.last_remaining: int | None = None
         self.resets_observed = 0
         self.conflicts = 0
+        self._modes: set[str] = set(ROUNDING_MODES)  # rounding hypotheses not yet refuted
 
     # -- sending -----------------------------------------------------------------------------
     async def acquire(self) -> int:
@@ -237,7 +273,7 @@ class RateLimitPacer:
             return
         drift = max(_DRIFT_MIN_S, _DRIFT_SHARE * w)
         while now >= win.hi + self._reset_margin:
-            win = _Window(win.lo + w - drift, win.hi + w + drift)
+            win = _Window(win.shifted(w, drift))
         self._win = win
 
     def _wait_time(self, now: float) -> float:
@@ -283,7 +319,13 @@ class RateLimitPacer:
         # halves the interval.
         if self._probe_busy(now):
             return _POLL_S
-        target = max((win.lo + win.hi) / 2 - rtt / 2, win.lo)
+        spans = sorted(win.modes.values())
+        if len(spans) > 1 and spans[0][1] < spans[-1][0]:
+            # Rounding hypotheses disagree: ask just after the earliest one's reset. An answer
+            # from the old window refutes it; one from the new window refutes the later ones.
+            target = spans[0][1]
+        else:
+            target = max((win.lo + win.hi) / 2 - rtt / 2, win.lo)
         return max(target - now, cap, 0.0)
 
     def _take(self, now: float) -> int:
@@ -332,18 +374,35 @@ class RateLimitPacer:
         self._learn(s, now, r, t)
         return state
 
+    def _bounds(self, s: float, e: float, t: float) -> dict[str, Interval]:
+        """Where this answer puts its window's reset, under each rounding hypothesis standing.
+
+        It was served at some time in `[s, e]`; the reset is after that, at most a window later,
+        and `t` is the time left rounded the hypothesis' way.
+        """
+        w = self.window
+        out: dict[str, Interval] = {}
+        for mode in self._modes:
+            low, high = ROUNDING_MODES[mode]
+            lo, hi = max(s + t + low, s), e + t + high
+            if w:
+                hi = min(hi, e + w)
+            if lo <= hi:
+                out[mode] = (lo, hi)
+        return out
+
     def _learn(self, s: float, e: float, r: int, t: float) -> None:
         """Place this answer's window relative to the current one and narrow the reset interval."""
         w = self.window
-        # Served at some time in [s, e]; `t` is within a second of the true time left (whatever
-        # the rounding), the reset is after the serving time and at most one window later.
-        c_lo = max(s + t - 1.0, s)
-        c_hi = e + t + 1.0
-        if w:
-            c_hi = min(c_hi, e + w)
+        bounds = self._bounds(s, e, t)
+        if not bounds:  # every hypothesis refuted before (a server that changed): start over
+            self._modes = set(ROUNDING_MODES)
+            bounds = self._bounds(s, e, t)
+        c_lo = min(lo for lo, _ in bounds.values())
+        c_hi = max(hi for _, hi in bounds.values())
         win = self._win
         if win is None:
-            self._start(c_lo, c_hi, e, r, t)
+            self._start(bounds, e, r, t)
             return
         newer = (
             s >= win.hi
@@ -358,37 +417,44 @@ class RateLimitPacer:
         )
         if newer:
             self.resets_observed += 1
-            if w and c_lo <= min(win.hi, e) + w:
-                # The old window reset in (lo, min(hi, e)]: the new one resets w later.
-                drift = max(_DRIFT_MIN_S, _DRIFT_SHARE * w)
-                lo = max(win.lo + w - drift, c_lo)
-                hi = min(min(win.hi, e) + w + drift, c_hi)
-                if lo <= hi:
-                    self._start(lo, hi, e, r, t)
+            # The old window reset at or before `e` (this answer saw the new one).
+            if w and win.narrow({m: (-math.inf, e) for m in win.modes}):
+                self._refute(win)
+                # The new window resets one window later, under the same rounding.
+                nxt = _Window(win.shifted(w, max(_DRIFT_MIN_S, _DRIFT_SHARE * w)))
+                if nxt.narrow(bounds):
+                    self._refute(nxt)
+                    self._start(nxt.modes, e, r, t)
                     return
-                self.conflicts += 1
-            self._start(c_lo, c_hi, e, r, t)
+            self.conflicts += 1
+            self._start(bounds, e, r, t)
             return
         if c_hi < win.lo:
             # A straggler from an older window: the current one started after it was served.
-            if w and s + w <= win.hi:
-                win.lo = max(win.lo, s + w)
+            if w:
+                win.narrow({m: (s + w, math.inf) for m in win.modes})
             return
-        lo, hi = max(win.lo, c_lo), min(win.hi, c_hi)
-        if lo > hi:
+        # Counted in this window: the reset is after `s`, and within this answer's bounds.
+        after = {m: (max(lo, s), hi) for m, (lo, hi) in bounds.items()}
+        if not win.narrow(after):
             # The evidence contradicts itself (a hostile header, or the server moved its
             # windows): start again from this answer alone.
             self.conflicts += 1
-            self._start(c_lo, c_hi, e, r, t)
+            self._modes = set(ROUNDING_MODES)
+            self._start(self._bounds(s, e, t), e, r, t)
             return
-        win.lo, win.hi = lo, hi
+        self._refute(win)
         if win.ref_e is None or e >= win.ref_e:
             win.ref_e, win.ref_r, win.ref_t = e, r, t
         win.min_r = r if win.min_r is None else min(win.min_r, r)
         self._remaining = float(win.min_r - self._pending(e))
 
-    def _start(self, lo: float, hi: float, e: float, r: int, t: float) -> None:
-        self._win = _Window(lo, hi, e, r, t, min_r=r)
+    def _refute(self, win: _Window) -> None:
+        """Rounding hypotheses the window no longer holds are refuted for good."""
+        self._modes &= set(win.modes)
+
+    def _start(self, modes: dict[str, Interval], e: float, r: int, t: float) -> None:
+        self._win = _Window(dict(modes), e, r, t, min_r=r)
         self._remaining = float(r - self._pending(e))
         self._next_slot = min(self._next_slot, e)
 
@@ -427,6 +493,7 @@ class RateLimitPacer:
             "rate_limited": self.rate_limited_count,
             "resets_observed": self.resets_observed,
             "reset_uncertainty_s": round(win.hi - win.lo, 4) if win else None,
+            "rounding": ",".join(sorted(self._modes)),
             "rtt_ms": round(self._rtt * 1000, 2) if self._rtt is not None else None,
             "conflicts": self.conflicts,
         }
