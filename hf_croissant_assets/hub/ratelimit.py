@@ -277,12 +277,17 @@ class RateLimitPacer:
         self._win = win
 
     def _wait_time(self, now: float) -> float:
+        """Seconds until the next send may go (0: now). Sets `_mode` for `_take`."""
+        wait = self._wait(now)
+        return wait if wait > 1e-6 else 0.0  # float dust must not become a busy loop
+
+    def _wait(self, now: float) -> float:
         self._mode = "probe"
         if now < self._paused_until:
             return self._paused_until - now
         if self._unpaced:
             self._mode = "free"
-            return 0.0
+            return self._bucket_wait(now)
         if not self._headers_seen:
             # Probe: one request at a time until a response tells us the policy.
             return _POLL_S if self._probe_busy(now) else 0.0
@@ -355,16 +360,16 @@ class RateLimitPacer:
         sent = self._sent_at.pop(ticket, None)
         if self._probe is not None and self._probe[0] == ticket:
             self._probe = None
-        if state.remaining is None or state.reset_in is None:
-            if not self._headers_seen:
-                self._unpaced = True
-            return state
-        self._headers_seen = True
-        self._unpaced = False
         if state.quota is not None and state.quota > 0:
             self.quota = state.quota
         if state.window is not None:
             self.window = state.window
+        if state.remaining is None or state.reset_in is None:
+            if not self._headers_seen:
+                self._unpaced = True  # still capped by the policy's rate, if it sent one
+            return state
+        self._headers_seen = True
+        self._unpaced = False
         self.last_remaining = state.remaining
         s = min(sent, now) if sent is not None else now
         rtt = now - s
@@ -429,7 +434,7 @@ class RateLimitPacer:
             self.conflicts += 1
             self._start(bounds, e, r, t)
             return
-        if c_hi < win.lo:
+        if c_hi < win.lo and (win.ref_e is None or s < win.ref_e):
             # A straggler from an older window: the current one started after it was served.
             if w:
                 win.narrow({m: (s + w, math.inf) for m in win.modes})

@@ -238,14 +238,15 @@ def test_ratelimit_headers_parse_and_tolerate_garbage():
 
 
 def test_pacer_spreads_remaining_quota_over_the_window():
-    """With r=10 left and t=1 s to go, sends are ~0.1 s apart: even spending, no burst."""
+    """With r=20 left and t=3 s to go (so at least 2 s, whatever the rounding), sends are ~0.1 s
+    apart: even spending up to the earliest possible reset, no burst."""
     import time
 
     pacer = RateLimitPacer()
 
     async def go():
         ticket = await pacer.acquire()
-        pacer.observe(ticket, {"RateLimit": '"api";r=10;t=1', "RateLimit-Policy": "q=20;w=2"})
+        pacer.observe(ticket, {"RateLimit": '"api";r=20;t=3', "RateLimit-Policy": "q=40;w=6"})
         times = []
         for _ in range(5):
             await pacer.acquire()
@@ -264,7 +265,8 @@ def test_pacer_waits_for_reset_when_exhausted_and_pauses_on_429():
     async def go():
         ticket = await pacer.acquire()
         pacer.observe(ticket, {"RateLimit": '"api";r=0;t=3', "RateLimit-Policy": "q=5;w=3"})
-        assert pacer._wait_time(clock[0]) == pytest.approx(3.05)
+        # spent: wait for the latest possible reset (the window is 3 s long) plus the margin
+        assert pacer._wait_time(clock[0]) == pytest.approx(3.02)
         pause = pacer.rate_limited(2.0)
         assert 2.0 <= pause <= 2.25
         assert pacer._wait_time(clock[0]) >= 2.0
