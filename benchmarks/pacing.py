@@ -28,6 +28,7 @@ import importlib.util
 import math
 import multiprocessing as mp
 import random
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -154,6 +155,7 @@ def load_pacer_class(path: str | None) -> type:
     if spec is None or spec.loader is None:
         raise SystemExit(f"--pacer-from {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module.RateLimitPacer  # type: ignore[no-any-return]
 

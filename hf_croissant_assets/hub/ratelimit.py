@@ -423,7 +423,7 @@ class RateLimitPacer:
         if newer:
             self.resets_observed += 1
             # The old window reset at or before `e` (this answer saw the new one).
-            if w and win.narrow({m: (-math.inf, e) for m in win.modes}):
+            if w and win.narrow(dict.fromkeys(win.modes, (-math.inf, e))):
                 self._refute(win)
                 # The new window resets one window later, under the same rounding.
                 nxt = _Window(win.shifted(w, max(_DRIFT_MIN_S, _DRIFT_SHARE * w)))
@@ -437,7 +437,7 @@ class RateLimitPacer:
         if c_hi < win.lo and (win.ref_e is None or s < win.ref_e):
             # A straggler from an older window: the current one started after it was served.
             if w:
-                win.narrow({m: (s + w, math.inf) for m in win.modes})
+                win.narrow(dict.fromkeys(win.modes, (s + w, math.inf)))
             return
         # Counted in this window: the reset is after `s`, and within this answer's bounds.
         after = {m: (max(lo, s), hi) for m, (lo, hi) in bounds.items()}
@@ -489,7 +489,7 @@ class RateLimitPacer:
         self._probe = None
         return delay
 
-    def snapshot(self) -> dict[str, float | int | None]:
+    def snapshot(self) -> dict[str, float | int | str | None]:
         win = self._win
         return {
             "quota": self.quota,

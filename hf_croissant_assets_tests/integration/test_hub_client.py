@@ -272,3 +272,35 @@ def test_pacer_waits_for_reset_when_exhausted_and_pauses_on_429():
         assert pacer._wait_time(clock[0]) >= 2.0
 
     run(go())
+
+
+def test_pacer_spends_the_emulators_fixed_window_without_429():
+    """Real HTTP on loopback, the emulator's fixed window (t rounded up to whole seconds):
+    Croissant fetches for ~3 windows of 3 s with a quota of 40 provoke no 429 storm, and the
+    pacer learns the window (a reset seen, the interval narrowed below the second `t` gives)."""
+    with running_emulator(datasets=400, quota=40, window=3) as emu:
+        ids = emu.dataset_ids()
+
+        async def go() -> RateLimitPacer:
+            async with HubClient(emu.base_url, concurrency=8, retry=FAST_RETRY) as client:
+                loop = asyncio.get_running_loop()
+                end = loop.time() + 9.5
+                queue = iter(ids)
+
+                async def worker() -> None:
+                    for dataset_id in queue:
+                        if loop.time() >= end:
+                            return
+                        await client.fetch_croissant(dataset_id)
+
+                await asyncio.gather(*(worker() for _ in range(8)))
+                return client.pacer
+
+        pacer = run(go())
+        stats = emu.stats
+    assert stats["requests"] >= 3 * 40  # about the quota of the windows it ran through
+    assert stats["served_ok_in_quota"] <= 4 * 40
+    assert stats["rate_limited"] <= 1
+    snap = pacer.snapshot()
+    assert snap["resets_observed"] >= 1
+    assert snap["reset_uncertainty_s"] is not None and snap["reset_uncertainty_s"] < 0.5

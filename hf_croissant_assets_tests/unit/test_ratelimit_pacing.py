@@ -7,6 +7,7 @@ The runs are discrete-event simulations in virtual time (`pacing_sim`): no socke
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -132,7 +133,7 @@ def test_spending_stops_before_the_earliest_possible_reset():
         d.pacer._take(now)
     before_reset = [s for s in sends if s < 9.0]
     assert len(before_reset) >= 97  # the quota, less the probe reserve
-    gaps = [b - a for a, b in zip(before_reset, before_reset[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(before_reset)]
     assert max(gaps) < 0.2 and min(gaps) > 0.05  # evenly spread, ~0.09 s apart
     assert len(sends) <= 100  # unanswered probes never exceed what is left
 
@@ -180,7 +181,11 @@ def test_a_shared_token_is_not_overrun():
         return server.serve(now)
 
     res = simulate(
-        serve, quota=200, window=20.0, phase=5.0, duration=5.0 + 4 * 20.0 + 0.5,
+        serve,
+        quota=200,
+        window=20.0,
+        phase=5.0,
+        duration=5.0 + 4 * 20.0 + 0.5,
         counts=server.counts,
     )
     assert res.share_429 <= SHARE_429_MAX
@@ -190,10 +195,6 @@ def test_a_shared_token_is_not_overrun():
 # -- hostile headers: no stall, no speeding past the quota ------------------------------------------
 
 Q, W, DURATION = 100, 10.0, 60.0
-
-
-def _hostile(make: object) -> object:
-    return make
 
 
 def _run_hostile(headers_for) -> tuple[int, float, list[float]]:
@@ -233,9 +234,11 @@ HOSTILE = {
     ),
     "t_rising": lambda now, i: _headers(Q - 1, i % 37, q=Q, w=int(W)),
     "r_zero_forever": lambda now, i: _headers(0, 3, q=Q, w=int(W)),
-    "garbage": lambda now, i: {"RateLimit": "<script>" * (i % 3), "RateLimit-Policy": "q=;w=-1"}
-    if i > 1
-    else _headers(Q, 5, q=Q, w=int(W)),
+    "garbage": lambda now, i: (
+        {"RateLimit": "<script>" * (i % 3), "RateLimit-Policy": "q=;w=-1"}
+        if i > 1
+        else _headers(Q, 5, q=Q, w=int(W))
+    ),
 }
 
 
@@ -255,5 +258,5 @@ def test_a_server_that_contradicts_itself_is_relearned_not_trusted():
     d.exchange(1.0, 1.01, 149, 2)  # now the reset would be at ~3, not ~10: contradiction
     lo, hi = d.window
     assert lo <= hi
-    assert 1.0 <= lo and hi <= 4.1
+    assert lo >= 1.0 and hi <= 4.1
     assert d.pacer.conflicts >= 1
