@@ -154,6 +154,8 @@ PROBE_RESERVE = 2
 #: whose windows start at the first request) plus `_DRIFT_MIN_S`.
 _DRIFT_SHARE = 2e-5
 _DRIFT_MIN_S = 0.001
+#: Tolerance on each answer's bounds (a server's clock read a little before or after it counts).
+_SLACK_S = 0.002
 #: How often a sender waiting for a probe's answer looks again.
 _POLL_S = 0.01
 #: An answer that has not come after this long is not waited for (its send time is forgotten).
@@ -389,7 +391,7 @@ class RateLimitPacer:
         out: dict[str, Interval] = {}
         for mode in self._modes:
             low, high = ROUNDING_MODES[mode]
-            lo, hi = max(s + t + low, s), e + t + high
+            lo, hi = max(s + t + low - _SLACK_S, s), e + t + high + _SLACK_S
             if w:
                 hi = min(hi, e + w)
             if lo <= hi:
@@ -431,7 +433,7 @@ class RateLimitPacer:
                     self._refute(nxt)
                     self._start(nxt.modes, e, r, t)
                     return
-            self.conflicts += 1
+                self.conflicts += 1
             self._start(bounds, e, r, t)
             return
         if c_hi < win.lo and (win.ref_e is None or s < win.ref_e):
@@ -487,6 +489,10 @@ class RateLimitPacer:
         self._paused_until = max(self._paused_until, now + delay)
         self._remaining = 0.0
         self._probe = None
+        # What was learned did not prevent this 429 (another client, a server that moved its
+        # windows): learn the window again from the next answers.
+        self._win = None
+        self._modes = set(ROUNDING_MODES)
         return delay
 
     def snapshot(self) -> dict[str, float | int | str | None]:

@@ -277,7 +277,7 @@ def test_pacer_waits_for_reset_when_exhausted_and_pauses_on_429():
 def test_pacer_spends_the_emulators_fixed_window_without_429():
     """Real HTTP on loopback, the emulator's fixed window (t rounded up to whole seconds):
     Croissant fetches for ~3 windows of 3 s with a quota of 40 provoke no 429 storm, and the
-    pacer learns the window (a reset seen, the interval narrowed below the second `t` gives)."""
+    pacer learns the window (the reset's interval narrowed well below the second `t` gives)."""
     with running_emulator(datasets=400, quota=40, window=3) as emu:
         ids = emu.dataset_ids()
 
@@ -302,5 +302,5 @@ def test_pacer_spends_the_emulators_fixed_window_without_429():
     assert stats["served_ok_in_quota"] <= 4 * 40
     assert stats["rate_limited"] <= 1
     snap = pacer.snapshot()
-    assert snap["resets_observed"] >= 1
-    assert snap["reset_uncertainty_s"] is not None and snap["reset_uncertainty_s"] < 0.5
+    # Under 0.5 s: the rounding hypotheses (0.5 s apart) were told apart, the reset was learned.
+    assert snap["reset_uncertainty_s"] is not None and snap["reset_uncertainty_s"] < 0.5, snap
