@@ -1,10 +1,11 @@
 """Pacing requests from the Hub's `RateLimit` / `RateLimit-Policy` headers.
 
 The Hub counts requests in fixed windows (bucket "api": e.g. 1,000 per 300 s on a free token) and
-says on every response how many are left (`r`) and how long until the window resets (`t`). The
-pacer spends what is left evenly over what remains of the window: one slot every `t / r` seconds.
-That uses the whole quota (no idle window) without bursting into it (no 429 storm), and it adapts
-when something else shares the token, because `r` then falls faster than we spend it.
+says on every response how many are left (`r`) and how long until the window resets (`t`, in whole
+seconds). The pacer learns when the window really resets (see `RateLimitPacer`) and spends what is
+left evenly up to the earliest moment it can: that uses the whole quota of every window without
+bursting into it (no 429 storm), and it adapts when something else shares the token, because `r`
+then falls faster than we spend it.
 
 Plain asyncio; no Dagster, no aiohttp.
 """
@@ -170,16 +171,19 @@ class RateLimitPacer:
 
     Why it learns the window's phase: the Hub rounds `t` to whole seconds, so one response only
     places the reset within about a second (and the rounding direction is not documented). The
-    pacer keeps an interval `(lo, hi]` that certainly holds the current window's reset and narrows
-    it with every answer: a request sent at `s` and answered at `e` was served at some time in
-    `[s, e]`; if it was counted in the current window the reset is after `s`, if it already saw a
-    new window (its `r` or `t` rose, or its `t` puts the reset past `hi`) the reset was at or
-    before `e`. The window length `w` from `RateLimit-Policy` carries the interval to the next
-    window. While the interval is wider than a few round trips, the last `PROBE_RESERVE` requests
-    of a window are sent one at a time at its midpoint (a bisection: each one lands in either
-    window without a 429, because the old window still has quota for it). Once learned (usually at
-    the first reset), the quota is spread evenly up to `lo` minus a round trip, and the next window
-    starts at `hi` or as soon as an answer shows it has.
+    pacer keeps, per rounding hypothesis (up, down, nearest), an interval `[lo, hi]` that holds
+    the current window's reset, and narrows it with every answer: a request sent at `s` and
+    answered at `e` was served at some time in `[s, e]`, so `t` bounds the reset to
+    `[s + t + a, e + t + b]` (the hypothesis' rounding error `[a, b]`), and the moments `t` ticks
+    down pin it to a few hundredths. If the answer was counted in the current window the reset is
+    after `s`; if it already saw a new window (its `r` or `t` rose, or its `t` puts the reset past
+    `hi`) the reset was at or before `e`, which refutes hypotheses that put it later. The window
+    length `w` from `RateLimit-Policy` carries the intervals to the next window. While their hull
+    is wide, the last `PROBE_RESERVE` requests of a window are sent one at a time inside it (just
+    after the earliest hypothesis' reset, or at the midpoint): each lands in either window without
+    a 429, because the old window still has quota for it. Once learned (usually at the first
+    reset), the quota is spread evenly up to `lo` minus a round trip, and the next window starts at
+    `hi` or as soon as an answer shows it has.
 
     Hostile headers cannot make it stall or outrun the quota: `r` is clamped to `q`, `t` to `w`
     (and `max_pause_s`), an interval that evidence contradicts is rebuilt from the latest answer,
