@@ -18,7 +18,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -124,25 +124,32 @@ class _Window:
     # The lowest `r` answered in this window: the newest server state we know.
     min_r: int | None = None
 
-    @property
-    def lo(self) -> float:
-        return min(lo for lo, _ in self.modes.values())
+    lo: float = field(init=False)
+    hi: float = field(init=False)
 
-    @property
-    def hi(self) -> float:
-        return max(hi for _, hi in self.modes.values())
+    def __post_init__(self) -> None:
+        self._hull()
+
+    def _hull(self) -> None:
+        spans = self.modes.values()
+        self.lo = min([lo for lo, _ in spans])
+        self.hi = max([hi for _, hi in spans])
 
     def narrow(self, bounds: Mapping[str, Interval]) -> bool:
         """Intersect each hypothesis with its bound; drop refuted ones. False if none is left."""
         kept: dict[str, Interval] = {}
-        for mode, (lo, hi) in self.modes.items():
-            b_lo, b_hi = bounds.get(mode, (-math.inf, math.inf))
-            n_lo, n_hi = max(lo, b_lo), min(hi, b_hi)
-            if n_lo <= n_hi:
-                kept[mode] = (n_lo, n_hi)
+        for mode, span in self.modes.items():
+            lo, hi = span
+            bound = bounds.get(mode)
+            if bound is not None:
+                lo = bound[0] if bound[0] > lo else lo
+                hi = bound[1] if bound[1] < hi else hi
+            if lo <= hi:
+                kept[mode] = (lo, hi)
         if not kept:
             return False
         self.modes = kept
+        self._hull()
         return True
 
     def shifted(self, by: float, widen: float) -> dict[str, Interval]:
@@ -409,8 +416,9 @@ class RateLimitPacer:
         if not bounds:  # every hypothesis refuted before (a server that changed): start over
             self._modes = set(ROUNDING_MODES)
             bounds = self._bounds(s, e, t)
-        c_lo = min(lo for lo, _ in bounds.values())
-        c_hi = max(hi for _, hi in bounds.values())
+        spans = bounds.values()
+        c_lo = min([lo for lo, _ in spans])
+        c_hi = max([hi for _, hi in spans])
         win = self._win
         if win is None:
             self._start(bounds, e, r, t)
@@ -446,8 +454,7 @@ class RateLimitPacer:
                 win.narrow(dict.fromkeys(win.modes, (s + w, math.inf)))
             return
         # Counted in this window: the reset is after `s`, and within this answer's bounds.
-        after = {m: (max(lo, s), hi) for m, (lo, hi) in bounds.items()}
-        if not win.narrow(after):
+        if not win.narrow(bounds):
             # The evidence contradicts itself (a hostile header, or the server moved its
             # windows): start again from this answer alone.
             self.conflicts += 1
@@ -462,7 +469,8 @@ class RateLimitPacer:
 
     def _refute(self, win: _Window) -> None:
         """Rounding hypotheses the window no longer holds are refuted for good."""
-        self._modes &= set(win.modes)
+        if len(win.modes) < len(self._modes):
+            self._modes &= set(win.modes)
 
     def _start(self, modes: dict[str, Interval], e: float, r: int, t: float) -> None:
         self._win = _Window(dict(modes), e, r, t, min_r=r)
