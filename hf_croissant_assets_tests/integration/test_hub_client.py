@@ -238,14 +238,15 @@ def test_ratelimit_headers_parse_and_tolerate_garbage():
 
 
 def test_pacer_spreads_remaining_quota_over_the_window():
-    """With r=10 left and t=1 s to go, sends are ~0.1 s apart: even spending, no burst."""
+    """With r=20 left and t=3 s to go (so at least 2 s, whatever the rounding), sends are ~0.1 s
+    apart: even spending up to the earliest possible reset, no burst."""
     import time
 
     pacer = RateLimitPacer()
 
     async def go():
         ticket = await pacer.acquire()
-        pacer.observe(ticket, {"RateLimit": '"api";r=10;t=1', "RateLimit-Policy": "q=20;w=2"})
+        pacer.observe(ticket, {"RateLimit": '"api";r=20;t=3', "RateLimit-Policy": "q=40;w=6"})
         times = []
         for _ in range(5):
             await pacer.acquire()
@@ -264,9 +265,42 @@ def test_pacer_waits_for_reset_when_exhausted_and_pauses_on_429():
     async def go():
         ticket = await pacer.acquire()
         pacer.observe(ticket, {"RateLimit": '"api";r=0;t=3', "RateLimit-Policy": "q=5;w=3"})
-        assert pacer._wait_time(clock[0]) == pytest.approx(3.05)
+        # spent: wait for the latest possible reset (the window is 3 s long) plus the margin
+        assert pacer._wait_time(clock[0]) == pytest.approx(3.02)
         pause = pacer.rate_limited(2.0)
         assert 2.0 <= pause <= 2.25
         assert pacer._wait_time(clock[0]) >= 2.0
 
     run(go())
+
+
+def test_pacer_spends_the_emulators_fixed_window_without_429():
+    """Real HTTP on loopback, the emulator's fixed window (t rounded up to whole seconds):
+    Croissant fetches for ~3 windows of 3 s with a quota of 40 provoke no 429 storm, and the
+    pacer learns the window (the reset's interval narrowed well below the second `t` gives)."""
+    with running_emulator(datasets=400, quota=40, window=3) as emu:
+        ids = emu.dataset_ids()
+
+        async def go() -> RateLimitPacer:
+            async with HubClient(emu.base_url, concurrency=8, retry=FAST_RETRY) as client:
+                loop = asyncio.get_running_loop()
+                end = loop.time() + 9.5
+                queue = iter(ids)
+
+                async def worker() -> None:
+                    for dataset_id in queue:
+                        if loop.time() >= end:
+                            return
+                        await client.fetch_croissant(dataset_id)
+
+                await asyncio.gather(*(worker() for _ in range(8)))
+                return client.pacer
+
+        pacer = run(go())
+        stats = emu.stats
+    assert stats["requests"] >= 3 * 40  # about the quota of the windows it ran through
+    assert stats["served_ok_in_quota"] <= 4 * 40
+    assert stats["rate_limited"] <= 1
+    snap = pacer.snapshot()
+    # Under 0.5 s: the rounding hypotheses (0.5 s apart) were told apart, the reset was learned.
+    assert snap["reset_uncertainty_s"] is not None and snap["reset_uncertainty_s"] < 0.5, snap
