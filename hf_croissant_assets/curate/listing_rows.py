@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -90,6 +91,22 @@ def raw_listing_table(items: list[dict[str, Any]], request_time: str) -> pa.Tabl
             "sha": [_str(item.get("sha")) for item in items],
             "last_modified": [_str(item.get("lastModified")) for item in items],
             "item": [json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in items],
+        },
+        schema=RAW_LISTING,
+    )
+
+
+def raw_listing_page(heads: Sequence[Any], raws: list[bytes], request_time: str) -> pa.Table:
+    """One page of the listing as raw rows, from the client's decoded heads (`ListingHead`:
+    `id`, `sha`, `lastModified`) and each object's JSON bytes as the Hub sent them (UTF-8)."""
+    n = len(heads)
+    return pa.table(
+        {
+            "id": pa.array([h.id for h in heads], pa.string()),
+            "request_time": pa.array([request_time] * n, pa.string()),
+            "sha": pa.array([_str(h.sha) for h in heads], pa.string()),
+            "last_modified": pa.array([_str(h.lastModified) for h in heads], pa.string()),
+            "item": pa.array(raws, pa.binary()).cast(pa.string()),
         },
         schema=RAW_LISTING,
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from hf_croissant_assets.curate.listing_rows import raw_listing_table
+from hf_croissant_assets.curate.listing_rows import raw_listing_page
 from hf_croissant_assets.hub.client import HubClient
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
 from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING
@@ -132,12 +132,12 @@ async def crawl_listing(
             expand, start_url=start_url, seen=seen, max_pages=max_pages - pages_before
         ):
             pages += 1
-            items = page.items
+            listed = len(page.heads)
             if not include_private:
-                items = [item for item in items if item.get("private") is not True]
-                excluded += len(page.items) - len(items)
-            if items:
-                buffer.append(raw_listing_table(items, page.request_time))
+                page.select([i for i, head in enumerate(page.heads) if head.private is not True])
+                excluded += listed - len(page.heads)
+            if page.heads:
+                buffer.append(raw_listing_page(page.heads, page.raw, page.request_time))
             last = page.next_url is None
             if buffer and (pages % checkpoint_pages == 0 or last):
                 store.write_staging_table(
