@@ -140,7 +140,7 @@ class ListingHead(msgspec.Struct):
 
     id: str
     sha: Any = None
-    lastModified: Any = None  # noqa: N815 - the Hub's field name
+    lastModified: Any = None
     private: Any = None
 
 
