@@ -23,7 +23,7 @@ Audit = Callable[[pq.ParquetFile], None]
 
 
 def curate_datasets(
-    store: LakeStore, date: str, batch_size: int = 20_000, audit: Audit | None = None
+    store: LakeStore, date: str, batch_size: int = 8_192, audit: Audit | None = None
 ) -> WriteResult:
     """`_raw/listing` -> `hf_datasets` for one day; `audit` may veto publishing the new file.
 
