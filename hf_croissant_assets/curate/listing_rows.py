@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -148,9 +149,12 @@ def dataset_row(item: dict[str, Any], request_time: str | None) -> dict[str, Any
     }
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, list):
         return [_scrub(v) for v in value]
     return value
