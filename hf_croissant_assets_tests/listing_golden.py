@@ -58,7 +58,11 @@ HOSTILE_FIELDS: tuple[dict[str, Any], ...] = (
     {"tags": "license:mit", "private": "yes", "disabled": 1, "gated": True},
     {"sha": 12345, "lastModified": None, "createdAt": "2024-02-29T23:59:59Z"},
     {"trendingScore": float("nan"), "likes": -(2**31) - 1, "downloads": 7.0},
-    {"usedStorage": 10**400, "trendingScore": -(10**300), "tags": ["license:", "license:cc-by-4.0"]},
+    {
+        "usedStorage": 10**400,
+        "trendingScore": -(10**300),
+        "tags": ["license:", "license:cc-by-4.0"],
+    },
     {"description": {"nested": [1, 2]}, "paperswithcode_id": 5, "author": ["x"]},
     {"createdAt": "2024-05-01", "lastModified": "not a date", "gated": "", "likes": True},
 )

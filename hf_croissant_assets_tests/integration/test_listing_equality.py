@@ -88,7 +88,15 @@ def test_the_scenario_exercises_the_hostile_shapes(scenario_store):
     """Guard against a scenario that silently lost what makes the comparison meaningful."""
     raw = scenario_store.read_table("raw_listing", DATES[1])
     items = raw.column("item").to_pylist()
-    for marker in ('"12"', "NaN", "2025-04-31", "données", "org/../other", '"nested"', "1" + "0" * 30):
+    for marker in (
+        '"12"',
+        "NaN",
+        "2025-04-31",
+        "données",
+        "org/../other",
+        '"nested"',
+        "1" + "0" * 30,
+    ):
         assert any(marker in item for item in items), marker
     curated = scenario_store.read_table("hf_datasets", DATES[1])
     assert curated.column("downloads").null_count > 0
