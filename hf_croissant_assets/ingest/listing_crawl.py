@@ -8,6 +8,7 @@ checkpointed are remembered, so a page fetched twice adds nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -136,17 +137,29 @@ async def crawl_listing(
             if not include_private:
                 page.select([i for i, head in enumerate(page.heads) if head.private is not True])
                 excluded += listed - len(page.heads)
+            # Table building and writes run on a worker thread: meanwhile the event loop sends
+            # the next page's request (already queued by `iter_listing`) and reads its answer,
+            # so the Hub prepares page n+1 while page n is written.
             if page.heads:
-                buffer.append(raw_listing_page(page.heads, page.raw, page.request_time))
+                buffer.append(
+                    await asyncio.to_thread(
+                        raw_listing_page, page.heads, page.raw, page.request_time
+                    )
+                )
             last = page.next_url is None
             if buffer and (pages % checkpoint_pages == 0 or last):
-                store.write_staging_table(
-                    STAGING, date, f"batch-{batches:06d}.parquet", pa.concat_tables(buffer)
+                await asyncio.to_thread(
+                    store.write_staging_table,
+                    STAGING,
+                    date,
+                    f"batch-{batches:06d}.parquet",
+                    pa.concat_tables(buffer),
                 )
                 batches += 1
                 buffer = []
             if pages % checkpoint_pages == 0 or last:
-                store.write_state(
+                await asyncio.to_thread(
+                    store.write_state,
                     STAGING,
                     date,
                     {
