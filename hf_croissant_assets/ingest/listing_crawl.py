@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hf_croissant_assets.curate.listing_rows import raw_listing_page
 from hf_croissant_assets.hub.client import HubClient
-from hf_croissant_assets.lake.store import LakeStore, WriteResult
+from hf_croissant_assets.lake.store import LakeStore, WriteResult, release_memory
 from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING
 from hf_croissant_assets.settings import env_name
 
@@ -178,6 +179,7 @@ async def crawl_listing(
         store.read_staging_file(path, columns=["id"]).num_rows
         for path in store.staging_files(STAGING, date)
     )
+    release_memory()
     private_note = f" ({excluded} private datasets excluded)" if excluded else ""
     logger.info(f"listing {date}: {rows} datasets in {pages} pages, staged{private_note}")
     return ListingResult(
@@ -189,10 +191,12 @@ async def crawl_listing(
     )
 
 
-def staged_batches(store: LakeStore, date: str) -> Iterator[pa.Table]:
-    """The staged listing, batch by batch (what the raw partition is written from)."""
+def staged_batches(store: LakeStore, date: str, batch_size: int = 8192) -> Iterator[pa.RecordBatch]:
+    """The staged listing in bounded batches, file by file (what the raw partition is written
+    from)."""
     for path in store.staging_files(STAGING, date):
-        yield store.read_staging_file(path)
+        with store.fs.open_input_file(path) as f:
+            yield from pq.ParquetFile(f).iter_batches(batch_size=batch_size)
 
 
 def clear_staging(store: LakeStore, date: str) -> None:

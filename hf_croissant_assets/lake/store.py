@@ -426,6 +426,13 @@ def statistics_columns(schema: pa.Schema, sort_key: str) -> list[str]:
     return [f.name for f in schema if f.name == sort_key or not any(test(f.type) for test in text)]
 
 
+def release_memory() -> None:
+    """Hand Arrow's freed buffers back to the OS now. Its allocator otherwise keeps them for
+    reuse, and a day's steps (listing, publishing, curating) would each add their high-water
+    mark to the process's memory instead of sharing one."""
+    pa.default_memory_pool().release_unused()
+
+
 class _Run:
     """One sorted run being merged: its current batch (rows not yet emitted) and the rest."""
 
@@ -576,8 +583,7 @@ class PartitionWriter:
                 per_row = max(1, table.nbytes // table.num_rows)
                 w.write_table(table, max_chunksize=max(1, SORT_RUN_BATCH_BYTES // per_row))
         self._runs.append(path)
-        # hand the run's buffers back to the OS now, not whenever the allocator decides to
-        pa.default_memory_pool().release_unused()
+        release_memory()
 
     @staticmethod
     def _read_run(path: str) -> Iterator[pa.RecordBatch]:
@@ -626,6 +632,7 @@ class PartitionWriter:
             self._stream.close()
         finally:
             self._remove_spool()
+            release_memory()
 
     def _write_sorted(self) -> None:
         """The sorted rows -> the real file, one row group per `ROW_GROUP_ROWS`."""
