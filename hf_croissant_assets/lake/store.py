@@ -56,7 +56,7 @@ ROW_GROUP_ROWS = 8_192
 #: Rows a sorting writer holds before it sorts them and spills them as one run to a local temp
 #: file (Arrow IPC); the runs are merged when the writer closes. Memory is bounded by this, not
 #: by the day's size.
-SORT_RUN_BYTES = 32 * 1024 * 1024
+SORT_RUN_BYTES = 16 * 1024 * 1024
 #: Size of one batch of a spilled run: the merge holds one such batch per run.
 SORT_RUN_BATCH_BYTES = 1024 * 1024
 #: Runs merged at once; beyond that, runs are merged in passes into longer runs first.
