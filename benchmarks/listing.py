@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -78,6 +79,7 @@ def run_huggingface_hub(base_url: str, timeout_s: float) -> dict:
         env.pop(name, None)
     env["HF_HUB_DISABLE_TELEMETRY"] = "1"
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", HF_SCRIPT, base_url, json.dumps(list(LISTING_EXPAND))],
@@ -87,10 +89,13 @@ def run_huggingface_hub(base_url: str, timeout_s: float) -> dict:
         env=env,
     )
     outer = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"huggingface_hub run failed ({proc.returncode}): {proc.stderr[-2000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["process_wall_s"] = outer
+    out["cpu_s"] = cpu_s  # the child's CPU, start-up and imports included
     return out
 
 
@@ -187,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             "huggingface_hub_count": hf["count"] if hf else None,
             "huggingface_hub_emulator_cpu_s": r(hf["emulator_cpu_s"]) if hf else None,
             "huggingface_hub_peak_rss_mb": r(hf["peak_rss_mb"], 1) if hf else None,
+            "huggingface_hub_cpu_s": r(hf["cpu_s"]) if hf else None,
+            # client CPU for the same pages: robust to machine load, which inflates both walls
+            # unevenly (the emulator's CPU is excluded on both sides)
+            "vs_huggingface_hub_cpu": r(hf["cpu_s"] / (my_cpu1 - my_cpu0)) if hf else None,
             "vs_huggingface_hub": r(vs),
             # the cursor is sequential: with one page requested ahead, our listing cannot take
             # less than the emulator's own time to generate the pages (its CPU seconds)
