@@ -8,7 +8,7 @@ and 0.1% deleted per day, ~2% of repos changing sha per day (their Croissant doc
 downloads drifting +-10% with a few jumps, license and gating flips, Croissant 400 -> 200. Files
 have the layout the lake writer produces (sorted by `dataset`, row groups of `ROW_GROUP_ROWS`) and
 the declared schemas; they are written with pyarrow directly because the generator already
-produces the ids in order (the writer's sort is the same DuckDB sort either way). Every day's
+produces the ids in order (the writer sorts the same way either way). Every day's
 `hf_dataset_changes` is then derived by the real `compute_changes`.
 
 Measured in a fresh child process (so its peak RSS is the work's, not the generator's):

@@ -63,9 +63,13 @@ Audit = Callable[[pq.ParquetFile], None]
 
 
 def curate_datasets(
-    store: LakeStore, date: str, batch_size: int = 20_000, audit: Audit | None = None
+    store: LakeStore, date: str, batch_size: int = 8_192, audit: Audit | None = None
 ) -> WriteResult:
-    """`_raw/listing` -> `hf_datasets` for one day; `audit` may veto publishing the new file."""
+    """`_raw/listing` -> `hf_datasets` for one day; `audit` may veto publishing the new file.
+
+    Columnar: each batch's objects are decoded together and typed a column at a time
+    (`curate_listing_batch`); only objects of unexpected shape are typed one by one.
+    """
     with store.writer("hf_datasets", date, audit=audit) as writer:
         for batch in store.iter_batches("raw_listing", date, batch_size=batch_size):
             writer.write(curate_listing_batch(batch))

@@ -23,13 +23,15 @@ import random
 import re
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
+import msgspec
+import pyarrow as pa
 
 from hf_croissant_assets.hub.ratelimit import DEFAULT_MAX_PAUSE_S, RateLimitPacer, parse_retry_after
 from hf_croissant_assets.schema import LISTING_EXPAND, VALID_LISTING_EXPAND
@@ -129,12 +131,79 @@ class ClientStats:
         }
 
 
+class ListingHead(msgspec.Struct):
+    """The fields of one listing object the crawl itself reads (the rest stays in its bytes).
+
+    `id` must be a string (else the page is refused, like any page that is not a list of objects
+    with a string id); the others are kept as sent, of any JSON type, and typed later.
+    """
+
+    id: str
+    sha: Any = None
+    lastModified: Any = None
+    private: Any = None
+
+
+_HEADS_DECODER = msgspec.json.Decoder(list[ListingHead])
+_RAW_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
+
+
 @dataclass
 class ListingPage:
+    """One page of the listing: per item, its head fields and its JSON bytes as the Hub sent
+    them (UTF-8, checked), in listing order."""
+
     url: str
     next_url: str | None
-    items: list[dict[str, Any]]
+    heads: list[ListingHead]
+    raw: list[bytes]
     request_time: str
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The objects, decoded (for callers that want dicts; the crawl itself never does)."""
+        return [json.loads(b) for b in self.raw]
+
+    def select(self, keep: list[int]) -> None:
+        """Keep only the items at the positions `keep` (ascending)."""
+        if len(keep) != len(self.heads):
+            self.heads = [self.heads[i] for i in keep]
+            self.raw = [self.raw[i] for i in keep]
+
+
+def decode_listing_body(body: bytes) -> tuple[list[ListingHead], list[bytes]] | None:
+    """A listing page's body -> (heads, each item's bytes), decoded once by msgspec in C.
+
+    None when the body is not exactly a UTF-8 JSON list of objects with a string `id` (or uses
+    what msgspec refuses: NaN, numbers beyond a double, deep nesting): the caller then takes the
+    standard-library path, which names the problem or decodes what msgspec would not.
+    """
+    try:
+        heads = _HEADS_DECODER.decode(body)
+        raws = [bytes(r) for r in _RAW_DECODER.decode(body)]
+        # msgspec does not check the UTF-8 of values it skips; Arrow checks every item's bytes
+        # (everything outside them is JSON punctuation msgspec did check).
+        pa.array(raws, pa.binary()).cast(pa.string())
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, pa.ArrowInvalid):
+        return None
+    return heads, raws
+
+
+def _head_of(item: dict[str, Any]) -> ListingHead:
+    return ListingHead(
+        id=item["id"],
+        sha=item.get("sha"),
+        lastModified=item.get("lastModified"),
+        private=item.get("private"),
+    )
+
+
+def _item_bytes(item: dict[str, Any]) -> bytes:
+    """An object the standard library decoded, re-encoded compactly (the fallback path only)."""
+    try:
+        return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") has no UTF-8 form: keep it escaped
+        return json.dumps(item, separators=(",", ":")).encode("ascii")
 
 
 @dataclass
@@ -253,7 +322,12 @@ class HubClient:
 
     # -- the one request path -------------------------------------------------------------
 
-    async def _get(self, url: str, expect: type | None = None) -> _Answer:
+    async def _get(
+        self,
+        url: str,
+        expect: type | None = None,
+        fast: Callable[[bytes], Any | None] | None = None,
+    ) -> _Answer:
         """GET with pacing and retries. Returns the last answer; never raises for HTTP statuses.
 
         A 200 must carry a JSON body; a body that does not parse (non-JSON, truncated) is retried
@@ -264,7 +338,7 @@ class HubClient:
         attempts = 0
         while True:
             attempts += 1
-            answer = await self._attempt(url, attempts, expect)
+            answer = await self._attempt(url, attempts, expect, fast)
             status = answer.status
             retryable = (
                 status is None
@@ -313,9 +387,19 @@ class HubClient:
                 raise BodyTooLarge(f"body larger than {cap} bytes (decompressed)")
         return bytes(out)
 
-    async def _attempt(self, url: str, attempt: int, expect: type | None = None) -> _Answer:
+    async def _attempt(
+        self,
+        url: str,
+        attempt: int,
+        expect: type | None = None,
+        fast: Callable[[bytes], Any | None] | None = None,
+    ) -> _Answer:
         """One request. Whatever the answer holds (size, coding, JSON, headers), the outcome is
-        an `_Answer`: a failure to read, decode or parse it is a reason, never an exception."""
+        an `_Answer`: a failure to read, decode or parse it is a reason, never an exception.
+
+        `fast` decodes a 200's bytes directly (None if it cannot); its result is the answer's
+        data. Otherwise (or when it returns None) the body is read as text by the standard
+        library, which also names what is wrong with a bad body."""
         assert self._session is not None
         next_url: str | None = None
         async with self._semaphore:
@@ -356,6 +440,10 @@ class HubClient:
                 return _Answer(None, None, None, reason, request_time, None, attempt)
         self.stats.by_status[status] += 1
         self.stats.bytes_received += len(raw)
+        if status == 200 and fast is not None:
+            decoded = fast(raw)
+            if decoded is not None:
+                return _Answer(status, None, decoded, None, request_time, next_url, attempt)
         text = raw.decode("utf-8", errors="replace")
         if status == 429:
             self.stats.rate_limited += 1
@@ -418,7 +506,8 @@ class HubClient:
         return next_url
 
     async def fetch_listing_page(self, url: str) -> ListingPage:
-        answer = await self._get(url, expect=list)
+        """One listing page, decoded once (msgspec); a body it refuses goes the standard way."""
+        answer = await self._get(url, expect=list, fast=decode_listing_body)
         if answer.status != 200 or answer.reason is not None:
             raise HubError(
                 f"GET {url} failed after {answer.attempts} attempt(s): "
@@ -427,7 +516,9 @@ class HubClient:
                 status=answer.status,
             )
         data = answer.data
-        if not isinstance(data, list) or not all(
+        if isinstance(data, tuple):  # decoded by `decode_listing_body`
+            heads, raws = data
+        elif not isinstance(data, list) or not all(
             isinstance(item, dict) and isinstance(item.get("id"), str) for item in data
         ):
             raise HubError(
@@ -436,8 +527,10 @@ class HubClient:
                 url=url,
                 status=answer.status,
             )
+        else:
+            heads, raws = [_head_of(item) for item in data], [_item_bytes(i) for i in data]
         next_url = self._check_next_url(answer.next_url) if answer.next_url else None
-        return ListingPage(url, next_url, data, answer.request_time)
+        return ListingPage(url, next_url, heads, raws, answer.request_time)
 
     async def iter_listing(
         self,
@@ -469,11 +562,11 @@ class HubClient:
                 pending = None
                 pages += 1
                 fresh = []
-                for item in page.items:
-                    if item["id"] not in seen:
-                        seen.add(item["id"])
-                        fresh.append(item)
-                page.items = fresh
+                for position, head in enumerate(page.heads):
+                    if head.id not in seen:
+                        seen.add(head.id)
+                        fresh.append(position)
+                page.select(fresh)
                 if page.next_url is not None:
                     if page.next_url in visited:
                         raise HubError(

@@ -8,6 +8,7 @@ checkpointed are remembered, so a page fetched twice adds nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -15,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from hf_croissant_assets.curate.listing_rows import raw_listing_table
+from hf_croissant_assets.curate.listing_rows import raw_listing_page
 from hf_croissant_assets.hub.client import HubClient
-from hf_croissant_assets.lake.store import LakeStore, WriteResult
+from hf_croissant_assets.lake.store import LakeStore, WriteResult, release_memory
 from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING
 from hf_croissant_assets.settings import env_name
 
@@ -132,21 +134,33 @@ async def crawl_listing(
             expand, start_url=start_url, seen=seen, max_pages=max_pages - pages_before
         ):
             pages += 1
-            items = page.items
+            listed = len(page.heads)
             if not include_private:
-                items = [item for item in items if item.get("private") is not True]
-                excluded += len(page.items) - len(items)
-            if items:
-                buffer.append(raw_listing_table(items, page.request_time))
+                page.select([i for i, head in enumerate(page.heads) if head.private is not True])
+                excluded += listed - len(page.heads)
+            # Table building and writes run on a worker thread: meanwhile the event loop sends
+            # the next page's request (already queued by `iter_listing`) and reads its answer,
+            # so the Hub prepares page n+1 while page n is written.
+            if page.heads:
+                buffer.append(
+                    await asyncio.to_thread(
+                        raw_listing_page, page.heads, page.raw, page.request_time
+                    )
+                )
             last = page.next_url is None
             if buffer and (pages % checkpoint_pages == 0 or last):
-                store.write_staging_table(
-                    STAGING, date, f"batch-{batches:06d}.parquet", pa.concat_tables(buffer)
+                await asyncio.to_thread(
+                    store.write_staging_table,
+                    STAGING,
+                    date,
+                    f"batch-{batches:06d}.parquet",
+                    pa.concat_tables(buffer),
                 )
                 batches += 1
                 buffer = []
             if pages % checkpoint_pages == 0 or last:
-                store.write_state(
+                await asyncio.to_thread(
+                    store.write_state,
                     STAGING,
                     date,
                     {
@@ -165,6 +179,7 @@ async def crawl_listing(
         store.read_staging_file(path, columns=["id"]).num_rows
         for path in store.staging_files(STAGING, date)
     )
+    release_memory()
     private_note = f" ({excluded} private datasets excluded)" if excluded else ""
     logger.info(f"listing {date}: {rows} datasets in {pages} pages, staged{private_note}")
     return ListingResult(
@@ -176,10 +191,12 @@ async def crawl_listing(
     )
 
 
-def staged_batches(store: LakeStore, date: str) -> Iterator[pa.Table]:
-    """The staged listing, batch by batch (what the raw partition is written from)."""
+def staged_batches(store: LakeStore, date: str, batch_size: int = 8192) -> Iterator[pa.RecordBatch]:
+    """The staged listing in bounded batches, file by file (what the raw partition is written
+    from)."""
     for path in store.staging_files(STAGING, date):
-        yield store.read_staging_file(path)
+        with store.fs.open_input_file(path) as f:
+            yield from pq.ParquetFile(f).iter_batches(batch_size=batch_size)
 
 
 def clear_staging(store: LakeStore, date: str) -> None:

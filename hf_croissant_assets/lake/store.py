@@ -12,9 +12,9 @@ Layout::
 Tables with a `sort_key` in the registry (`schema.LAKE_DATASETS`) are written sorted by it, in
 row groups of `ROW_GROUP_ROWS` rows: each row group then covers a disjoint range of ids and its
 parquet min/max statistics let DuckDB, pyarrow and Athena skip every other row group, so looking
-up one dataset reads one row group per day instead of the whole file. The rows are spooled to a
-local temporary file first and sorted by DuckDB (which spills to disk beyond its memory limit),
-so sorting a day never needs the day in memory.
+up one dataset reads one row group per day instead of the whole file. The writer sorts bounded
+runs of rows in memory, spills each to a local temporary file and merges them when it closes
+(an external merge sort), so sorting a day never needs the day in memory.
 
 A partition is replaced atomically: the file is written completely under `_staging/_tmp/` and then
 moved onto its key (a rename locally; a server-side copy on S3, where a PUT or copy becomes visible
@@ -39,6 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -52,8 +53,14 @@ COMPRESSION = "zstd"
 #: per day. Small enough that one group is ~1-2% of a 500k-row day, large enough that the
 #: footer (statistics per group) stays a few tens of KB and compression stays effective.
 ROW_GROUP_ROWS = 8_192
-#: DuckDB's memory while sorting a partition; beyond it, it spills to a local temp folder.
-SORT_MEMORY_LIMIT = "1GB"
+#: Rows a sorting writer holds before it sorts them and spills them as one run to a local temp
+#: file (Arrow IPC); the runs are merged when the writer closes. Memory is bounded by this, not
+#: by the day's size.
+SORT_RUN_BYTES = 16 * 1024 * 1024
+#: Size of one batch of a spilled run: the merge holds one such batch per run.
+SORT_RUN_BATCH_BYTES = 1024 * 1024
+#: Runs merged at once; beyond that, runs are merged in passes into longer runs first.
+SORT_MERGE_FAN_IN = 32
 
 #: Where each partitioned dataset lives under the lake root (from the schema registry).
 DATASET_PREFIX: dict[str, str] = {name: d.prefix for name, d in LAKE_DATASETS.items()}
@@ -427,37 +434,92 @@ def statistics_columns(schema: pa.Schema, sort_key: str) -> list[str]:
     return [f.name for f in schema if f.name == sort_key or not any(test(f.type) for test in text)]
 
 
-def sorted_batches(path: str, key: str, rows: int = ROW_GROUP_ROWS) -> Iterator[pa.RecordBatch]:
-    """The rows of the local parquet file `path` ordered by `key` (byte order, nulls last, the
-    order of parquet's string statistics), in batches of about `rows`. DuckDB sorts out of core:
-    memory stays near `SORT_MEMORY_LIMIT` whatever the file's size."""
-    import duckdb
+def release_memory() -> None:
+    """Hand Arrow's freed buffers back to the OS now. Its allocator otherwise keeps them for
+    reuse, and a day's steps (listing, publishing, curating) would each add their high-water
+    mark to the process's memory instead of sharing one."""
+    pa.default_memory_pool().release_unused()
 
-    spill = tempfile.mkdtemp(prefix="hf_croissant_sort_spill_")
-    con = duckdb.connect(
-        ":memory:",
-        config={
-            "memory_limit": SORT_MEMORY_LIMIT,
-            "temp_directory": spill,
-            "preserve_insertion_order": True,
-        },
-    )
-    try:
-        quoted = '"' + key.replace('"', '""') + '"'
-        reader = con.sql(
-            f"SELECT * FROM read_parquet(?) ORDER BY {quoted} NULLS LAST", params=[path]
-        ).to_arrow_reader(rows)
-        yield from reader
-    finally:
-        con.close()
-        shutil.rmtree(spill, ignore_errors=True)
+
+class _Run:
+    """One sorted run being merged: its current batch (rows not yet emitted) and the rest."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch], key: str) -> None:
+        self._batches = batches
+        self._key = key
+        self.table: pa.Table | None = None
+        self.refill()
+
+    def refill(self) -> None:
+        self.table = None
+        for batch in self._batches:
+            if batch.num_rows:
+                self.table = pa.Table.from_batches([batch])
+                return
+
+    def last_key(self) -> tuple[bool, Any]:
+        """(is null, value) of the batch's last key: tuples order nulls last, like the runs."""
+        assert self.table is not None
+        value = self.table.column(self._key)[-1].as_py()
+        return (value is None, value)
+
+    def take_upto(self, bound: tuple[bool, Any], strict: bool) -> pa.Table | None:
+        """Remove and return the leading rows whose key is <= `bound` (< if `strict`)."""
+        assert self.table is not None
+        keys = self.table.column(self._key)
+        if bound[0]:  # a null bound: every row qualifies, or every non-null one if strict
+            count = self.table.num_rows - (keys.null_count if strict else 0)
+        else:
+            compare = pc.less if strict else pc.less_equal
+            count = pc.sum(compare(keys, pa.scalar(bound[1], keys.type))).as_py() or 0
+        if count == 0:
+            return None
+        head = self.table.slice(0, count)
+        if count == self.table.num_rows:
+            self.refill()
+        else:
+            self.table = self.table.slice(count)
+        return head
+
+
+_NULLS_LAST_PER_KEY = int(pa.__version__.split(".")[0]) >= 25
+
+
+def _sort_indices(table: pa.Table, key: str) -> pa.Array:
+    """Stable, byte order for strings, nulls last: the order of parquet's min/max statistics."""
+    if _NULLS_LAST_PER_KEY:
+        return pc.sort_indices(table, sort_keys=[(key, "ascending", "at_end")])
+    return pc.sort_indices(table, sort_keys=[(key, "ascending")], null_placement="at_end")
+
+
+def merge_sorted(runs: list[Iterator[pa.RecordBatch]], key: str) -> Iterator[pa.Table]:
+    """K-way merge of runs each sorted by `key` into one sorted stream, a batch at a time.
+
+    Each step takes, from every run, the rows up to the smallest last key of the runs' current
+    batches (so the run holding that key is used up and moves on) and sorts just those rows: the
+    merge does its work in Arrow, holds one batch per run, and never the runs themselves.
+    Stable: equal keys come out in run order (rows equal to the bound wait in later runs).
+    """
+    active = [run for run in (_Run(batches, key) for batches in runs) if run.table is not None]
+    while active:
+        bound, first = min((run.last_key(), i) for i, run in enumerate(active))
+        pieces = [
+            piece
+            for i, run in enumerate(active)
+            if (piece := run.take_upto(bound, strict=i > first)) is not None
+        ]
+        active = [run for run in active if run.table is not None]
+        chunk = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+        yield chunk.take(_sort_indices(chunk, key)) if len(pieces) > 1 else chunk
 
 
 class PartitionWriter:
     """A parquet writer on a temporary file; `LakeStore.writer` publishes or discards it.
 
-    With `sort_key`, rows are spooled to a local file and written sorted, in row groups of
-    `ROW_GROUP_ROWS`, when the writer is closed (see the module docstring for why).
+    With `sort_key`, rows are buffered up to `SORT_RUN_BYTES`, sorted and spilled as runs to a
+    local temp folder, and merged into the real file, sorted, in row groups of `ROW_GROUP_ROWS`,
+    when the writer is closed (see the module docstring for why). Ties keep their write order
+    within a run.
     """
 
     def __init__(
@@ -466,24 +528,27 @@ class PartitionWriter:
         self.path = path
         self.schema = with_version(schema)
         self.sort_key = sort_key
-        self._spool_dir: str | None = None
-        if sort_key is not None:
-            self._spool_dir = tempfile.mkdtemp(prefix="hf_croissant_sort_")
-            self._final_fs, self._final_path = fs, path
-            fs, path = pafs.LocalFileSystem(), os.path.join(self._spool_dir, "unsorted.parquet")
-            self._spool_path = path
-        self._stream = fs.open_output_stream(path)
-        self._writer = pq.ParquetWriter(
-            self._stream,
-            self.schema,
-            compression=COMPRESSION,
-            # the spool is read once, whole, by the sort: no statistics needed
-            write_statistics=sort_key is None,
-        )
         self.rows = 0
         self.bytes = 0
         self._result: WriteResult | None = None
         self._closed = False
+        self._fs, self._stream_path = fs, path
+        self._spool_dir: str | None = None
+        self._pending: list[pa.Table] = []
+        self._pending_bytes = 0
+        self._runs: list[str] = []
+        if sort_key is None:
+            self._open_output()
+
+    def _open_output(self) -> pq.ParquetWriter:
+        self._stream = self._fs.open_output_stream(self._stream_path)
+        stats: bool | list[str] = True
+        if self.sort_key is not None:
+            stats = statistics_columns(self.schema, self.sort_key)
+        self._writer = pq.ParquetWriter(
+            self._stream, self.schema, compression=COMPRESSION, write_statistics=stats
+        )
+        return self._writer
 
     def write(self, data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> None:
         if isinstance(data, pa.RecordBatch):
@@ -495,8 +560,63 @@ class PartitionWriter:
         if data.num_rows == 0:
             return
         table = data.select(self.schema.names).cast(self.schema)
-        self._writer.write_table(table)
         self.rows += table.num_rows
+        if self.sort_key is None:
+            self._writer.write_table(table)
+            return
+        self._pending.append(table)
+        self._pending_bytes += table.nbytes
+        if self._pending_bytes >= SORT_RUN_BYTES:
+            self._spill(self._sorted_pending())
+
+    def _sorted_pending(self) -> pa.Table:
+        assert self.sort_key is not None
+        table = pa.concat_tables(self._pending) if self._pending else self.schema.empty_table()
+        self._pending, self._pending_bytes = [], 0
+        return table.take(_sort_indices(table, self.sort_key))
+
+    def _spill(self, tables: pa.Table | Iterable[pa.Table]) -> None:
+        """Write sorted rows as the next run (Arrow IPC, lz4, batches of ~`SORT_RUN_BATCH_BYTES`)."""
+        if self._spool_dir is None:
+            self._spool_dir = tempfile.mkdtemp(prefix="hf_croissant_sort_")
+        path = os.path.join(self._spool_dir, f"run-{uuid.uuid4().hex}.arrow")
+        options = pa.ipc.IpcWriteOptions(compression="lz4")
+        with (
+            pa.OSFile(path, "wb") as sink,
+            pa.ipc.new_file(sink, self.schema, options=options) as w,
+        ):
+            for table in [tables] if isinstance(tables, pa.Table) else tables:
+                if table.num_rows == 0:
+                    continue
+                per_row = max(1, table.nbytes // table.num_rows)
+                w.write_table(table, max_chunksize=max(1, SORT_RUN_BATCH_BYTES // per_row))
+        self._runs.append(path)
+        release_memory()
+
+    @staticmethod
+    def _read_run(path: str) -> Iterator[pa.RecordBatch]:
+        with pa.OSFile(path, "rb") as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                yield reader.get_batch(i)
+        with suppress(OSError):
+            os.remove(path)
+
+    def _sorted_tables(self) -> Iterator[pa.Table]:
+        """Every row written, sorted: straight from memory when nothing was spilled, else the
+        merge of the runs (in passes of `SORT_MERGE_FAN_IN` runs if there are more)."""
+        assert self.sort_key is not None
+        if not self._runs:
+            yield self._sorted_pending()
+            return
+        if self._pending:
+            self._spill(self._sorted_pending())
+        while len(self._runs) > SORT_MERGE_FAN_IN:
+            group, self._runs = self._runs[:SORT_MERGE_FAN_IN], self._runs[SORT_MERGE_FAN_IN:]
+            self._spill(merge_sorted([self._read_run(p) for p in group], self.sort_key))
+            # the merged run goes last; keep write order for ties: move it to the front
+            self._runs.insert(0, self._runs.pop())
+        yield from merge_sorted([self._read_run(p) for p in self._runs], self.sort_key)
 
     @property
     def result(self) -> WriteResult:
@@ -509,51 +629,49 @@ class PartitionWriter:
         self._result = result
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.sort_key is not None:
+                self._write_sorted()
             self._writer.close()
             self.bytes = self._stream.tell()
             self._stream.close()
-            if self._spool_dir is not None:
-                try:
-                    self.bytes = self._write_sorted()
-                finally:
-                    shutil.rmtree(self._spool_dir, ignore_errors=True)
+        finally:
+            self._remove_spool()
+            release_memory()
 
-    def _write_sorted(self) -> int:
-        """Spool -> the real file, sorted by `sort_key`, one row group per `ROW_GROUP_ROWS`."""
-        assert self.sort_key is not None
-        with self._final_fs.open_output_stream(self._final_path) as out:
-            writer = pq.ParquetWriter(
-                out,
-                self.schema,
-                compression=COMPRESSION,
-                write_statistics=statistics_columns(self.schema, self.sort_key),
-            )
-            pending: list[pa.Table] = []
-            buffered = 0
-            for batch in sorted_batches(self._spool_path, self.sort_key):
-                table = pa.Table.from_batches([batch]).select(self.schema.names)
-                pending.append(table.cast(self.schema))
-                buffered += batch.num_rows
-                while buffered >= ROW_GROUP_ROWS:
-                    whole = pa.concat_tables(pending)
-                    writer.write_table(whole.slice(0, ROW_GROUP_ROWS), ROW_GROUP_ROWS)
-                    pending, buffered = [whole.slice(ROW_GROUP_ROWS)], buffered - ROW_GROUP_ROWS
-            if buffered:
-                writer.write_table(pa.concat_tables(pending), ROW_GROUP_ROWS)
-            writer.close()
-            return out.tell()
+    def _write_sorted(self) -> None:
+        """The sorted rows -> the real file, one row group per `ROW_GROUP_ROWS`."""
+        writer = self._open_output()
+        pending: list[pa.Table] = []
+        buffered = 0
+        for table in self._sorted_tables():
+            pending.append(table)
+            buffered += table.num_rows
+            while buffered >= ROW_GROUP_ROWS:
+                whole = pa.concat_tables(pending)
+                writer.write_table(whole.slice(0, ROW_GROUP_ROWS), ROW_GROUP_ROWS)
+                pending, buffered = [whole.slice(ROW_GROUP_ROWS)], buffered - ROW_GROUP_ROWS
+        if buffered:
+            writer.write_table(pa.concat_tables(pending), ROW_GROUP_ROWS)
+
+    def _remove_spool(self) -> None:
+        self._pending = []
+        if self._spool_dir is not None:
+            shutil.rmtree(self._spool_dir, ignore_errors=True)
+            self._spool_dir = None
 
     def abort(self) -> None:
         if not self._closed:
             self._closed = True
             # The file is discarded anyway: a failure to close it changes nothing.
             with contextlib.suppress(Exception):
-                self._writer.close()
-                self._stream.close()
-            if self._spool_dir is not None:
-                shutil.rmtree(self._spool_dir, ignore_errors=True)
+                if getattr(self, "_writer", None) is not None:
+                    self._writer.close()
+                    self._stream.close()
+            self._remove_spool()
 
 
 class PresortedPartitionWriter(PartitionWriter):
