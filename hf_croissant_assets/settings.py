@@ -122,6 +122,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("AWS_REGION", "aws_region"),
         description="AWS region (standard AWS variable) for S3 and Athena.",
     )
+    explorer_days: int = Field(
+        30,
+        ge=1,
+        le=366,
+        description="Days of daily series (downloads, likes) and change events kept in the "
+        "explorer's SQLite file (`explorer_db`, `hf-croissant explore`).",
+    )
 
     # -- the calendar ---------------------------------------------------------------------------
     start_date: date = Field(date(2026, 1, 1), description="First daily partition (UTC).")
