@@ -11,6 +11,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster import AssetsDefinition, Definitions, EnvVar
 
+from hf_croissant_assets.defs.explore import build_explore_assets
 from hf_croissant_assets.defs.hub import build_hub_assets
 from hf_croissant_assets.defs.jobs import build_jobs
 from hf_croissant_assets.defs.lake import build_lake_assets
@@ -79,6 +80,7 @@ def build_assets(settings: Settings) -> list[AssetsDefinition]:
         *build_lake_assets(partitions),
         athena_tables if settings.athena_database else duckdb_tables,
         *build_report_assets(partitions),
+        *build_explore_assets(partitions, settings.explorer_days),
         *(build_share_assets(partitions) if settings.publish_repo else []),
     ]
 

@@ -178,7 +178,9 @@ def test_dockerfile_entrypoint_and_healthcheck_scripts_exist_and_are_executable(
 def test_the_commands_the_entrypoint_names_are_installed_console_scripts():
     script = (DEPLOY / "entrypoint.sh").read_text()
     commands = set(re.findall(r"^\s*exec ([a-z][\w-]+)", script, re.M))
-    assert commands == {"dagster-webserver", "dagster-daemon", "hf-croissant-snapshot"}
+    assert commands == {
+        "dagster-webserver", "dagster-daemon", "hf-croissant-snapshot", "hf-croissant",
+    }  # fmt: skip
     scripts = {ep.name: ep for ep in importlib.metadata.entry_points(group="console_scripts")}
     for command in commands | {"dagster"}:  # `dagster api execute_run` is the run worker
         assert command in scripts, command
@@ -214,6 +216,7 @@ def _run_entrypoint(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         (("webserver", "--help"), "--workspace"),
         (("daemon", "--help"), "--workspace"),
         (("snapshot", "--help"), "hf-croissant-snapshot"),
+        (("explore", "--help"), "--from-hub"),
         (("run", "python", "-c", "import os; print('token' in os.environ)"), "False"),
         (("dagster", "api", "execute_run", "--help"), "execute_run"),
     ],

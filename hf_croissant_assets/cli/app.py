@@ -10,10 +10,10 @@ import argparse
 from types import ModuleType
 
 from hf_croissant_assets import settings
-from hf_croissant_assets.cli.commands import backfill, snapshot
+from hf_croissant_assets.cli.commands import backfill, explore, snapshot
 
 #: The subcommands, in the order `--help` lists them.
-COMMANDS: tuple[ModuleType, ...] = (snapshot, backfill)
+COMMANDS: tuple[ModuleType, ...] = (snapshot, backfill, explore)
 
 
 def build_parser(prog: str = "hf-croissant") -> argparse.ArgumentParser:
