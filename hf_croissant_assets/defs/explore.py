@@ -17,7 +17,9 @@ from hf_croissant_assets.defs.resources import LakeResource
 from hf_croissant_assets.explore.build import build_explorer
 
 
-def build_explore_assets(partitions: PartitionsDefinition, days: int = 30) -> list[AssetsDefinition]:
+def build_explore_assets(
+    partitions: PartitionsDefinition, days: int = 30
+) -> list[AssetsDefinition]:
     @asset(
         partitions_def=partitions,
         deps=["hf_datasets", "hf_croissant"],

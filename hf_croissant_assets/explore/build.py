@@ -270,9 +270,12 @@ class _Builder:
         self.rows: dict[str, int] = {}
         self.expected: dict[str, int] = {}
 
-    def _create(self, table: str, columns: list[tuple[str, str]], pk: str | None = None) -> None:
+    def _create(
+        self, table: str, columns: list[tuple[str, str]], pk: str | None = None, unique: str = ""
+    ) -> None:
         cols = ", ".join(
-            f"{_ident(n)} {t}{' PRIMARY KEY' if n == pk else ''}" for n, t in columns
+            f"{_ident(n)} {t}{' PRIMARY KEY' if n == pk else ''}{' UNIQUE' if n == unique else ''}"
+            for n, t in columns
         )
         self.conn.execute(f"CREATE TABLE {_ident(table)} ({cols})")
 
@@ -332,7 +335,9 @@ class _Builder:
                 type_ = src.schema.field(name).type
                 select.append(_duck_expr(f"{alias}.{_ident(name)}", type_))
                 columns.append((out, _sqlite_type(type_)))
-        self._create(DATASETS_TABLE, columns, pk="dataset")
+        # UNIQUE, not PRIMARY KEY: a rowid table, so Datasette renders the id cell through the
+        # plugin (a link to the dataset page) instead of its own row link.
+        self._create(DATASETS_TABLE, columns, unique="dataset")
         sql = f"SELECT {', '.join(select)} FROM l {' '.join(joins)}"
         self.progress(f"datasets: {listing.rows} rows from {listing.day}")
         self.rows[DATASETS_TABLE] = self._insert(DATASETS_TABLE, len(columns), self._duck_rows(sql))
@@ -341,7 +346,9 @@ class _Builder:
 
     def documents(self, croissant: _Source) -> None:
         wanted = [
-            c for c in ("dataset", "status", "croissant", "parse_error") if c in croissant.schema.names
+            c
+            for c in ("dataset", "status", "croissant", "parse_error")
+            if c in croissant.schema.names
         ]
         if "dataset" not in wanted or "croissant" not in wanted:
             return
@@ -421,12 +428,19 @@ class _Builder:
             present = [n for n in columns if n in names]
             expected += pf.metadata.num_rows
 
-            def rows(pf: pq.ParquetFile = pf, d: str = d, present: list[str] = present):
+            def rows(
+                pf: pq.ParquetFile = pf,
+                d: str = d,
+                present: list[str] = present,
+                columns: list[str] = columns,
+            ) -> Iterator[tuple[Any, ...]]:
                 for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=present):
                     values = {n: c.to_pylist() for n, c in zip(present, batch.columns, strict=True)}
                     cols = [[d] * batch.num_rows] + [
-                        [_py_value(v) for v in values[n]] if n in values else [None] * batch.num_rows
-                        for n in columns or []
+                        [_py_value(v) for v in values[n]]
+                        if n in values
+                        else [None] * batch.num_rows
+                        for n in columns
                     ]
                     yield from zip(*cols, strict=True)
 
@@ -443,7 +457,9 @@ class _Builder:
                 )
         return True
 
-    def views(self, listing: _Source, dataset_columns: list[str], croissant: _Source | None) -> None:
+    def views(
+        self, listing: _Source, dataset_columns: list[str], croissant: _Source | None
+    ) -> None:
         """`hf_datasets` / `hf_croissant` with the lake's names: the example SQL runs as is."""
         listing_cols = ordered_columns(listing.schema, listing.declared)
         cols = ", ".join(_ident(c) for c in listing_cols)
@@ -461,7 +477,7 @@ class _Builder:
             if prefixed in dataset_columns:
                 select.append(f"d.{_ident(prefixed)} AS {_ident(name)}")
         self.conn.execute(
-            f"CREATE VIEW hf_croissant AS SELECT {', '.join(select)}, d.\"date\" AS \"date\" "
+            f'CREATE VIEW hf_croissant AS SELECT {", ".join(select)}, d."date" AS "date" '
             f"FROM {DOCUMENTS_TABLE} doc JOIN {DATASETS_TABLE} d ON d.dataset = doc.dataset"
         )
 
@@ -481,7 +497,9 @@ class _Builder:
     def check_counts(self) -> None:
         bad = {t: (self.rows.get(t), n) for t, n in self.expected.items() if self.rows.get(t) != n}
         if bad:
-            detail = "; ".join(f"{t}: {got} rows, lake has {want}" for t, (got, want) in bad.items())
+            detail = "; ".join(
+                f"{t}: {got} rows, lake has {want}" for t, (got, want) in bad.items()
+            )
             raise ExplorerBuildError(
                 f"explorer rows do not match the lake for {self.day} ({detail}); the file was not "
                 "published — a table has duplicate dataset ids or changed during the build"

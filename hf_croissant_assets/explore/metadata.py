@@ -56,21 +56,27 @@ ARRAY_FACETS: tuple[str, ...] = ("croissant_encoding_formats",)
 MULTI_DAY_QUERIES: dict[str, tuple[str, str]] = {
     "growth_per_day": (
         'SELECT "date", datasets\nFROM snapshots\nORDER BY "date"',
-        "Datasets listed per daily snapshot (from the explorer's `snapshots` table: row counts "
-        "of every `hf_datasets` day).",
+        (
+            "Datasets listed per daily snapshot (from the explorer's `snapshots` table: row counts "
+            "of every `hf_datasets` day)."
+        ),
     ),
     "downloads_trend": (
-        'SELECT "date", dataset, downloads\nFROM history\nWHERE dataset = (\n'
-        "  SELECT dataset FROM hf_datasets\n  ORDER BY downloads DESC, dataset\n  LIMIT 1\n)\n"
-        'ORDER BY "date"',
+        (
+            'SELECT "date", dataset, downloads\nFROM history\nWHERE dataset = (\n'
+            "  SELECT dataset FROM hf_datasets\n  ORDER BY downloads DESC, dataset\n  LIMIT 1\n)\n"
+            'ORDER BY "date"'
+        ),
         "Downloads of the most downloaded dataset over the explorer's series window.",
     ),
 }
 #: Example queries answered from the change events when the explorer has them.
 CHANGES_QUERIES: dict[str, tuple[str, str]] = {
     "changed_latest": (
-        'SELECT dataset, change, "before", "after", previous_date\nFROM hf_dataset_changes\n'
-        'WHERE "date" = (SELECT max("date") FROM hf_dataset_changes)\nORDER BY change, dataset',
+        (
+            'SELECT dataset, change, "before", "after", previous_date\nFROM hf_dataset_changes\n'
+            'WHERE "date" = (SELECT max("date") FROM hf_dataset_changes)\nORDER BY change, dataset'
+        ),
         "Change events of the newest day (from `hf_dataset_changes`).",
     ),
 }
@@ -82,7 +88,8 @@ def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
     return {
-        row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')")
+        row[0]
+        for row in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')")
     }
 
 
@@ -92,9 +99,7 @@ def column_descriptions(
     """Descriptions of the datasets table's columns, from the registry's comments."""
     listing = comments(registry["hf_datasets"].schema) if "hf_datasets" in registry else {}
     croissant = comments(registry["hf_croissant"].schema) if "hf_croissant" in registry else {}
-    validation = (
-        comments(registry[VALIDATION_TABLE].schema) if VALIDATION_TABLE in registry else {}
-    )
+    validation = comments(registry[VALIDATION_TABLE].schema) if VALIDATION_TABLE in registry else {}
     out: dict[str, str] = {"date": "the lake snapshot (UTC day) this row comes from"}
     for col in columns:
         if col in listing:

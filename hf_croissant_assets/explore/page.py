@@ -89,7 +89,9 @@ def snippets(dataset_id: str, lake: str) -> dict[str, str]:
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')")}
+    return {
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')")
+    }
 
 
 def pretty_document(text: str | None) -> str | None:
@@ -162,7 +164,9 @@ def dataset_context(
     values = dict(zip(names, row, strict=True))
     tables = _tables(conn)
     context["listing"] = [(k, v) for k, v in values.items() if not k.startswith(CROISSANT_PREFIX)]
-    summary = {k[len(CROISSANT_PREFIX) :]: v for k, v in values.items() if k.startswith(CROISSANT_PREFIX)}
+    summary = {
+        k[len(CROISSANT_PREFIX) :]: v for k, v in values.items() if k.startswith(CROISSANT_PREFIX)
+    }
     context["croissant"] = [(k, summary[k]) for k in SUMMARY if k in summary]
     context["croissant_status"] = summary.get("status")
     context["croissant_valid"] = summary.get("valid")

@@ -40,7 +40,9 @@ def datasette_args(db_path: str, metadata_path: str, host: str, port: int) -> li
     ]  # fmt: skip
 
 
-def serve(db_path: str, *, host: str = "127.0.0.1", port: int = 8001, lake_url: str | None = None) -> int:
+def serve(
+    db_path: str, *, host: str = "127.0.0.1", port: int = 8001, lake_url: str | None = None
+) -> int:
     """Run Datasette on `db_path` until interrupted; returns its exit code."""
     from datasette.cli import cli
 

@@ -24,7 +24,9 @@ from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS, LAKE_DATASETS,
 from hf_croissant_assets.warehouse.queries import example_queries
 
 D1, D2, D3 = "2026-01-01", "2026-01-02", "2026-01-04"
-HOSTILE = "<script>alert('x')</script> [click](javascript:alert(1)) **bold** <img src=x onerror=alert(2)>"
+HOSTILE = (
+    "<script>alert('x')</script> [click](javascript:alert(1)) **bold** <img src=x onerror=alert(2)>"
+)
 
 VALIDATION = pa.schema(
     [
@@ -214,7 +216,9 @@ def test_every_example_query_is_a_canned_query_that_runs(plain_lake):
     # every example except the change events one (no such table here)
     assert set(examples) - set(queries) == {"changed_latest"}
     same_text = [n for n in examples if n in queries and queries[n]["sql"] in examples[n]]
-    assert {"licenses_latest", "gated_share_latest", "croissant_availability_latest"} <= set(same_text)
+    assert {"licenses_latest", "gated_share_latest", "croissant_availability_latest"} <= set(
+        same_text
+    )
     for name, q in queries.items():
         params = {"dataset": "org0/set-0"} if ":dataset" in q["sql"] else {}
         _ = sqlite3.connect(path).execute(q["sql"], params).fetchall(), name
@@ -250,7 +254,9 @@ def test_extended_lake_adds_validity_spdx_and_change_events(extended_lake, tmp_p
     assert db["tables"]["datasets"]["facets"][:5] == [
         "license", "license_spdx", "gated", "croissant_status", "croissant_valid",
     ]  # fmt: skip
-    assert "passes the reference validator" in db["tables"]["datasets"]["columns"]["croissant_valid"]
+    assert (
+        "passes the reference validator" in db["tables"]["datasets"]["columns"]["croissant_valid"]
+    )
     assert _q(path, db["queries"]["changed_latest"]["sql"]) == [
         ("org0/set-0", "downloads_jump", "0", "1", D2),
         ("org1/set-1", "license_changed", "mit", HOSTILE, D2),
@@ -277,7 +283,9 @@ def test_snippets_quote_hostile_ids():
     evil = "a'b\"c/</script>"
     code = snippets(evil, "s3://bucket/lake")
     assert "WHERE dataset = 'a''b\"c/</script>'" in code["DuckDB"]
-    assert repr(evil) in code["polars"] and f"lake.history({evil!r})" in code["Python (lake.history)"]
+    assert (
+        repr(evil) in code["polars"] and f"lake.history({evil!r})" in code["Python (lake.history)"]
+    )
     assert code["Hub"] == "https://huggingface.co/datasets/a%27b%22c/%3C/script%3E"
     assert dataset_href("a b&c") == "/dataset?id=a+b%26c"
 

@@ -93,7 +93,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"explore: could not download the explorer file: {exc}", file=sys.stderr)
             return EXIT_FAILED
         raise
-    print(f"serving {path} on http://{args.host}:{args.port}/ (read-only; Ctrl+C stops)", flush=True)
+    print(
+        f"serving {path} on http://{args.host}:{args.port}/ (read-only; Ctrl+C stops)", flush=True
+    )
     try:
         return serve(path, host=args.host, port=args.port, lake_url=lake_url)
     except ExplorerBuildError as exc:

@@ -28,7 +28,9 @@ def _database(datasette: Any) -> Any:
 async def dataset_page(datasette: Any, request: Any) -> Response:
     dataset_id = request.args.get("id") or ""
     db = _database(datasette)
-    context = await db.execute_fn(lambda conn: dataset_context(conn, dataset_id, _config(datasette)))
+    context = await db.execute_fn(
+        lambda conn: dataset_context(conn, dataset_id, _config(datasette))
+    )
     context["database"] = db.name
     status = 200 if context["found"] else 404
     html = await datasette.render_template(["hf_dataset.html"], context, request=request)
