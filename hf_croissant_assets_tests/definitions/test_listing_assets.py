@@ -164,6 +164,7 @@ def test_definitions_load_with_the_jobs_and_schedule():
         "hf_datasets",
         "hf_croissant",
         "daily_report",
+        "explorer_db",
         "duckdb_tables",
     }
     job = defs.resolve_job_def("daily_snapshot")
