@@ -80,11 +80,15 @@ def write_lake(store: LakeStore, n: int, days: int, end: str) -> None:
         "dataset": ids,
         "status": [200 if o else 400 for o in ok],
         "croissant": [
-            json.dumps({"@type": "sc:Dataset", "name": f"dataset-{i}", "recordSet": []}) if o else None
+            json.dumps({"@type": "sc:Dataset", "name": f"dataset-{i}", "recordSet": []})
+            if o
+            else None
             for i, o in enumerate(ok)
         ],
         "name": [f"dataset-{i}" if o else None for i, o in enumerate(ok)],
-        "keywords": [[WORDS[(i + 3) % len(WORDS)], "benchmark"] if o else None for i, o in enumerate(ok)],
+        "keywords": [
+            [WORDS[(i + 3) % len(WORDS)], "benchmark"] if o else None for i, o in enumerate(ok)
+        ],
         "encoding_formats": [["application/x-parquet"] if o else None for o in ok],
     }
     table = pa.Table.from_pydict(

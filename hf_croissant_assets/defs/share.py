@@ -15,20 +15,22 @@ from dagster import (
 )
 
 from hf_croissant_assets.defs.resources import CrawlSettings, HfPublishResource, LakeResource
+from hf_croissant_assets.explore.build import shippable_explorer
 from hf_croissant_assets.share.publish import publish_day
 
 
 def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     @asset(
         partitions_def=partitions,
-        deps=["hf_datasets", "hf_croissant"],
+        deps=["hf_datasets", "hf_croissant", "explorer_db"],
         group_name="share",
         kinds={"huggingface", "parquet"},
         description="The day's `hf_datasets` and `hf_croissant` partitions published to the Hub "
         "dataset repo HF_CROISSANT_PUBLISH_REPO as one commit (`data/<table>/date=D/part-0.parquet`), "
         "with the dataset card (README.md: configs for the viewer, schema, method, licence, "
         "caveats). Runs after the day's blocking checks passed; re-publishing a day replaces its "
-        "files. Needs a write token in HF_TOKEN (checked before any upload).",
+        "files. Needs a write token in HF_TOKEN (checked before any upload). The explorer file "
+        "(`explorer_db`) is shipped as `explorer/explorer.db` when it holds this day.",
     )
     def hf_hub_export(
         context: AssetExecutionContext,
@@ -36,6 +38,7 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
         hf_publish: HfPublishResource,
         crawl: CrawlSettings,
     ) -> MaterializeResult:
+        explorer = shippable_explorer(lake.store(), context.partition_key, context.log)
         result = publish_day(
             lake.store(),
             context.partition_key,
@@ -45,6 +48,7 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
             license_id=hf_publish.license,
             refresh_days=crawl.refresh_after_days,
             logger=context.log,
+            explorer_path=explorer,
         )
         endpoint = hf_publish.endpoint.rstrip("/")
         return MaterializeResult(
@@ -60,6 +64,7 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
                 "published_days": result.published_days,
                 "schema_version": result.schema_version,
                 "token_user": result.user or "unknown",
+                "explorer_shipped": explorer is not None,
             }
         )
 

@@ -663,3 +663,25 @@ def build_info(path: str) -> dict[str, str]:
         raise ExplorerBuildError(f"{path} is not an explorer file: {exc}") from None
     finally:
         conn.close()
+
+
+def shippable_explorer(store: LakeStore, date: str, logger: Any = log) -> str | None:
+    """The lake's explorer file as a local path if it holds day `date` (else None, logged).
+
+    Publishing ships it with the day; an S3 lake's file is copied to a temporary local file first.
+    """
+    src = store.path(EXPLORER_DIR, EXPLORER_FILE)
+    try:
+        if store.is_s3:
+            local = os.path.join(tempfile.mkdtemp(prefix="hf-croissant-ship-"), EXPLORER_FILE)
+            path = fetch_explorer(store, local)
+        else:
+            path = fetch_explorer(store, src)
+        built = build_info(path).get("date")
+    except ExplorerBuildError as exc:
+        logger.info(f"explorer not shipped: {exc}")
+        return None
+    if built != date:
+        logger.info(f"explorer not shipped: it holds {built}, not {date}")
+        return None
+    return path

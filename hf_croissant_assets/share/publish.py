@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 #: The lake tables that are published, in this order.
 PUBLISHED_TABLES: tuple[str, ...] = ("hf_datasets", "hf_croissant")
 CARD_PATH = "README.md"
+#: Where the explorer file of the newest published day goes (replaced by each publish).
+EXPLORER_REPO_PATH = "explorer/explorer.db"
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
 _REPO_ID_RE = re.compile(rf"^{_NAME}/{_NAME}$")
@@ -272,6 +274,12 @@ def dataset_card(
             f'```python\nfrom datasets import load_dataset\nds = load_dataset("{repo_id}", '
             f'"hf_croissant", data_files="data/hf_croissant/date={example_day}/*.parquet")\n```'
         ),
+        "## Browse it",
+        (
+            "When the publisher ships it, `explorer/explorer.db` is a SQLite file of the newest "
+            "day (search, facets, a page per dataset): `pip install hf_croissant_assets` then "
+            f"`hf-croissant explore --from-hub {repo_id}` opens it in a browser (Datasette)."
+        ),
         "## Schema",
         "### `hf_datasets`\n\nThe Hub's dataset listing (`GET /api/datasets` with an explicit "
         "`expand` list), curated.\n\n" + schema_markdown("hf_datasets"),
@@ -354,7 +362,7 @@ class PublishResult:
     @property
     def bytes_published(self) -> int:
         """Size of the day's two parquet files (what a day costs in the repo)."""
-        return sum(n for p, n in self.files.items() if p != CARD_PATH)
+        return sum(n for p, n in self.files.items() if p not in (CARD_PATH, EXPLORER_REPO_PATH))
 
     @property
     def bytes_uploaded(self) -> int:
@@ -412,8 +420,13 @@ def publish_day(
     license_id: str = "other",
     refresh_days: float | None = None,
     logger: logging.Logger | Any = log,
+    explorer_path: str | None = None,
 ) -> PublishResult:
-    """Upload day `date` of `hf_datasets` and `hf_croissant` plus the card as one commit."""
+    """Upload day `date` of `hf_datasets` and `hf_croissant` plus the card as one commit.
+
+    `explorer_path`: a local explorer SQLite file of the same day (`explorer_db`), shipped as
+    `explorer/explorer.db` so that `hf-croissant explore --from-hub REPO` works without a crawl.
+    """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -447,6 +460,8 @@ def publish_day(
         for table in PUBLISHED_TABLES:
             path, rows[table] = _copy_out(store, table, date, tmp)
             local[repo_path(table, date)] = path
+        if explorer_path is not None:
+            local[EXPLORER_REPO_PATH] = explorer_path
         day_dirs = tuple(f"data/{table}/date={date}/" for table in PUBLISHED_TABLES)
         stale = sorted(p for p in remote if p.startswith(day_dirs) and p not in local)
         kept = [p for p in remote if p not in stale]
