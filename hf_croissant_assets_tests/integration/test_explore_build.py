@@ -311,3 +311,20 @@ def test_lake_dates_ignore_junk_folders(plain_lake):
     (Path(plain_lake.root) / "hf_datasets" / "date=2026-13-45").mkdir()
     (Path(plain_lake.root) / "hf_datasets" / "date=2026-13-45" / "part-0.parquet").write_text("x")
     assert lake_dates(plain_lake, "hf_datasets") == [D1, D2, D3]
+
+
+def test_cli_errors_name_the_problem(tmp_path, monkeypatch, capsys):
+    from hf_croissant_assets.cli.app import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["explore", "--db", str(tmp_path / "missing.db")])
+    assert exc.value.code == 2 and "no such file" in capsys.readouterr().err
+    monkeypatch.setenv("HF_CROISSANT_LAKE", str(tmp_path / "empty"))
+    assert main(["explore"]) == 1
+    assert "no explorer file" in capsys.readouterr().err
+    assert main(["explore", "--build"]) == 1
+    assert "no hf_datasets partition yet" in capsys.readouterr().err
+    not_explorer = tmp_path / "other.db"
+    sqlite3.connect(not_explorer).execute("CREATE TABLE t (x)").connection.close()
+    assert main(["explore", "--db", str(not_explorer)]) == 1
+    assert "is not an explorer file" in capsys.readouterr().err
