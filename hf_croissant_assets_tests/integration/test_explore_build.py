@@ -328,3 +328,25 @@ def test_cli_errors_name_the_problem(tmp_path, monkeypatch, capsys):
     sqlite3.connect(not_explorer).execute("CREATE TABLE t (x)").connection.close()
     assert main(["explore", "--db", str(not_explorer)]) == 1
     assert "is not an explorer file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_s3_lake_gets_the_file_next_to_it(s3_bucket, tmp_path):
+    from pyarrow.fs import FileSelector
+
+    store = LakeStore(f"s3://{s3_bucket}/lake")
+    _write(store, extended=False, n=6)
+    result = build_explorer(store)
+    assert result.path == f"s3://{s3_bucket}/lake/explorer/explorer.db"
+    local = tmp_path / "copy.db"
+    from hf_croissant_assets.explore.build import fetch_explorer
+
+    fetch_explorer(store, str(local))
+    assert build_info(str(local))["date"] == D3
+    assert _q(str(local), "SELECT count(*) FROM datasets") == [(6,)]
+    left = [
+        i.path
+        for i in store.fs.get_file_info(FileSelector(f"{s3_bucket}/lake/_staging", recursive=True))
+        if i.type.name == "File"
+    ]
+    assert left == []
