@@ -445,8 +445,12 @@ class _Builder:
                     yield from zip(*cols, strict=True)
 
             count += self._insert(CHANGES_TABLE, 1 + len(columns), rows())
-        if columns is None:
-            return False
+        if columns is None:  # registered, no events in the window: an empty table says so
+            columns = ordered_columns(declared, declared)
+            self._create(
+                CHANGES_TABLE,
+                [("date", "TEXT"), *((n, _sqlite_type(declared.field(n).type)) for n in columns)],
+            )
         self.progress(f"{CHANGES_TABLE}: {count} event(s) over {len(window)} day(s)")
         self.rows[CHANGES_TABLE] = count
         self.expected[CHANGES_TABLE] = expected

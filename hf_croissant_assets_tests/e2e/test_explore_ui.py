@@ -154,6 +154,7 @@ def test_search_finds_a_dataset_by_a_word_of_its_description(explorer, browser_p
     page.wait_for_url(re.compile(r"_search="))
     page.wait_for_selector("table.rows-and-columns")
     assert page.locator("table.rows-and-columns td.col-dataset").all_inner_texts() == [target]
+    page.locator("table.rows-and-columns").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=False)
     assert events["dialogs"] == [] and events["errors"] == []
 
@@ -168,6 +169,7 @@ def test_license_facet_narrows_to_the_duckdb_count(explorer, browser_page):
     page.wait_for_url(re.compile(r"license=mit"))
     heading = page.locator("h3").first.inner_text()
     assert re.match(rf"^{expected:,} rows? where license = ", heading), heading
+    page.locator(".facet-results").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "facet_license.png"), full_page=False)
     assert events["dialogs"] == [] and events["errors"] == []
 

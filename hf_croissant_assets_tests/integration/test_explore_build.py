@@ -350,3 +350,12 @@ def test_s3_lake_gets_the_file_next_to_it(s3_bucket, tmp_path):
         if i.type.name == "File"
     ]
     assert left == []
+
+
+def test_registered_changes_without_events_give_an_empty_table(plain_lake):
+    result = build_explorer(plain_lake, registry=EXTENDED)
+    assert result.optional_tables["hf_dataset_changes"] is True
+    assert result.optional_tables["croissant_validation"] is False
+    assert _q(result.path, "SELECT count(*) FROM hf_dataset_changes") == [(0,)]
+    context = dataset_context(sqlite3.connect(result.path), "org0/set-0", {})
+    assert context["has_events"] and context["events"] == []
