@@ -381,12 +381,19 @@ class _Builder:
                 f"SELECT {i} AS i, dataset, CAST({dl} AS BIGINT) AS downloads, "
                 f"CAST({lk} AS BIGINT) AS likes FROM s{i}"
             )
+        # One group-by with a filtered aggregate per day (no day x dataset grid, no sort); the
+        # newest day's datasets left-join it, so a dataset missing on a day gets a null there.
+        aggregates = ", ".join(
+            f"max(downloads) FILTER (WHERE i = {i}) AS d{i}, max(likes) FILTER (WHERE i = {i}) AS k{i}"
+            for i in range(len(window))
+        )
+        downloads = ", ".join(f"a.d{i}" for i in range(len(window)))
+        likes = ", ".join(f"a.k{i}" for i in range(len(window)))
         sql = (
             f"WITH s AS ({' UNION ALL '.join(parts)}), "
-            f"g AS (SELECT l.dataset, r.i FROM l CROSS JOIN range({len(window)}) r(i)) "
-            "SELECT g.dataset, CAST(to_json(list(s.downloads ORDER BY g.i)) AS VARCHAR), "
-            "CAST(to_json(list(s.likes ORDER BY g.i)) AS VARCHAR) "
-            "FROM g LEFT JOIN s ON s.dataset = g.dataset AND s.i = g.i GROUP BY g.dataset"
+            f"a AS (SELECT dataset, {aggregates} FROM s GROUP BY dataset) "
+            f"SELECT l.dataset, CAST(to_json([{downloads}]) AS VARCHAR), "
+            f"CAST(to_json([{likes}]) AS VARCHAR) FROM l LEFT JOIN a ON a.dataset = l.dataset"
         )
         self.progress(f"daily_series: {len(window)} day(s) from {window[0]} to {window[-1]}")
         self.rows[SERIES_TABLE] = self._insert(SERIES_TABLE, 3, self._duck_rows(sql))
