@@ -253,6 +253,7 @@ def test_the_healthcheck_probes_the_webserver_and_passes_other_roles(tmp_path, s
             "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "HF_CROISSANT_ROLE_FILE": str(role_file),
             "DAGSTER_WEBSERVER_PORT": str(port),
+            "HF_CROISSANT_EXPLORE_PORT": str(port),
         }
         return subprocess.run(
             [str(DEPLOY / "healthcheck.sh")], env=env, capture_output=True, timeout=30
@@ -260,6 +261,8 @@ def test_the_healthcheck_probes_the_webserver_and_passes_other_roles(tmp_path, s
 
     assert check("webserver", server_info) == 0
     assert check("webserver", _free_port()) != 0
+    assert check("explore", server_info) == 0
+    assert check("explore", _free_port()) != 0
     assert check("snapshot", _free_port()) == 0
     assert check(None, _free_port()) == 0  # a run worker started by ECS with its own command
 
