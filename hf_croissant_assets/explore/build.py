@@ -335,12 +335,25 @@ class _Builder:
                 type_ = src.schema.field(name).type
                 select.append(_duck_expr(f"{alias}.{_ident(name)}", type_))
                 columns.append((out, _sqlite_type(type_)))
-        # UNIQUE, not PRIMARY KEY: a rowid table, so Datasette renders the id cell through the
-        # plugin (a link to the dataset page) instead of its own row link.
-        self._create(DATASETS_TABLE, columns, unique="dataset")
+        # A unique index, not a PRIMARY KEY: a rowid table, so Datasette renders the id cell
+        # through the plugin (a link to the dataset page) instead of its own row link. Created
+        # after the rows: one sorted index build instead of 500k random b-tree inserts.
+        self._create(DATASETS_TABLE, columns)
         sql = f"SELECT {', '.join(select)} FROM l {' '.join(joins)}"
         self.progress(f"datasets: {listing.rows} rows from {listing.day}")
         self.rows[DATASETS_TABLE] = self._insert(DATASETS_TABLE, len(columns), self._duck_rows(sql))
+        try:
+            self.conn.execute(
+                f"CREATE UNIQUE INDEX idx_{DATASETS_TABLE}_dataset ON {DATASETS_TABLE} (dataset)"
+            )
+        except sqlite3.IntegrityError:
+            (dup,) = self.conn.execute(
+                f"SELECT dataset FROM {DATASETS_TABLE} GROUP BY dataset HAVING count(*) > 1 LIMIT 1"
+            ).fetchone()
+            raise ExplorerBuildError(
+                f"{DATASETS_TABLE}: the lake's {self.day} partition has a dataset id twice "
+                f"({dup!r}); check the day's tables (the schema checks report duplicates)"
+            ) from None
         self.expected[DATASETS_TABLE] = listing.rows
         return [c for c, _ in columns]
 
