@@ -5,6 +5,9 @@ only after both tables of the day were written and passed every check, so a day 
 half-done or unchecked. Defined only when HF_CROISSANT_PUBLISH_REPO is set (definitions.py).
 """
 
+import os
+import shutil
+
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
@@ -39,17 +42,21 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
         crawl: CrawlSettings,
     ) -> MaterializeResult:
         explorer = shippable_explorer(lake.store(), context.partition_key, context.log)
-        result = publish_day(
-            lake.store(),
-            context.partition_key,
-            repo_id=hf_publish.repo_id,
-            token=hf_publish.token,
-            endpoint=hf_publish.endpoint,
-            license_id=hf_publish.license,
-            refresh_days=crawl.refresh_after_days,
-            logger=context.log,
-            explorer_path=explorer,
-        )
+        try:
+            result = publish_day(
+                lake.store(),
+                context.partition_key,
+                repo_id=hf_publish.repo_id,
+                token=hf_publish.token,
+                endpoint=hf_publish.endpoint,
+                license_id=hf_publish.license,
+                refresh_days=crawl.refresh_after_days,
+                logger=context.log,
+                explorer_path=explorer,
+            )
+        finally:
+            if explorer is not None and lake.store().is_s3:  # a temporary local copy
+                shutil.rmtree(os.path.dirname(explorer), ignore_errors=True)
         endpoint = hf_publish.endpoint.rstrip("/")
         return MaterializeResult(
             metadata={

@@ -705,20 +705,20 @@ def build_info(path: str) -> dict[str, str]:
 def shippable_explorer(store: LakeStore, date: str, logger: Any = log) -> str | None:
     """The lake's explorer file as a local path if it holds day `date` (else None, logged).
 
-    Publishing ships it with the day; an S3 lake's file is copied to a temporary local file first.
+    Publishing ships it with the day; an S3 lake's file is copied to a temporary local folder
+    first (the caller removes that folder after use).
     """
     src = store.path(EXPLORER_DIR, EXPLORER_FILE)
+    tmp_dir = tempfile.mkdtemp(prefix="hf-croissant-ship-") if store.is_s3 else None
     try:
-        if store.is_s3:
-            local = os.path.join(tempfile.mkdtemp(prefix="hf-croissant-ship-"), EXPLORER_FILE)
-            path = fetch_explorer(store, local)
-        else:
-            path = fetch_explorer(store, src)
+        path = fetch_explorer(store, os.path.join(tmp_dir, EXPLORER_FILE) if tmp_dir else src)
         built = build_info(path).get("date")
+        problem = None if built == date else f"it holds {built}, not {date}"
     except ExplorerBuildError as exc:
-        logger.info(f"explorer not shipped: {exc}")
-        return None
-    if built != date:
-        logger.info(f"explorer not shipped: it holds {built}, not {date}")
-        return None
-    return path
+        problem = str(exc)
+    if problem is None:
+        return path
+    logger.info(f"explorer not shipped: {problem}")
+    if tmp_dir:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return None

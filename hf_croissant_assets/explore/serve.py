@@ -34,7 +34,7 @@ def datasette_args(db_path: str, metadata_path: str, host: str, port: int) -> li
         "--host", host,
         "--port", str(port),
         "--setting", "suggest_facets", "off",
-        "--setting", "facet_time_limit_ms", "1000",
+        "--setting", "facet_time_limit_ms", "200",
         "--setting", "sql_time_limit_ms", "3000",
         "--setting", "default_page_size", "50",
     ]  # fmt: skip
