@@ -45,7 +45,14 @@ from benchmarks._common import (
 )
 from benchmarks._groundtruth import churn_counts, write_records_from_ground_truth
 from benchmarks.croissant_day import emulator_args, run_crawl, run_listing
-from hf_croissant_assets.curate.tables import curate_croissant, curate_datasets
+from hf_croissant_assets.curate.changes import compute_changes
+from hf_croissant_assets.curate.tables import (
+    curate_croissant,
+    curate_croissant_fields,
+    curate_croissant_files,
+    curate_datasets,
+)
+from hf_croissant_assets.curate.validation import validate_day
 from hf_croissant_assets.ingest.croissant_crawl import Budget
 from hf_croissant_assets.ingest.plan import plan_day
 from hf_croissant_assets.lake.store import LakeStore
@@ -107,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         with steps.step("a_d0_curate"):
             curate_datasets(store_a, d0)
             curate_croissant(store_a, d0)
+        with steps.step("a_d0_derive"):  # every table a day publishes (no document validated)
+            compute_changes(store_a, d0)
+            curate_croissant_fields(store_a, d0)
+            curate_croissant_files(store_a, d0)
+            validate_day(store_a, d0, max_docs=0)
         emu.reset_stats()
         with steps.step("a_d0_publish"):
             published = publish_day(

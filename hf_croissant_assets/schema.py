@@ -99,7 +99,7 @@ HF_DATASETS = pa.schema(
         _field("disabled", pa.bool_()),
         _field("gated", pa.string(), "false, auto or manual"),
         _field("downloads", pa.int32(), "downloads over the last 30 days"),
-        _field("downloads_all_time", pa.int64(), "bigint: the seed int overflows"),
+        _field("downloads_all_time", pa.int64(), "bigint: all-time counts exceed 32 bits"),
         _field("tags", pa.list_(pa.string())),
         _field("license", pa.string(), "from the license: tag"),
         _field("trending_score", pa.float64()),
@@ -109,6 +109,11 @@ HF_DATASETS = pa.schema(
         _field("used_storage", pa.int64(), "bytes"),
         _field("description", pa.string()),
         _field("paperswithcode_id", pa.string()),
+        _field(
+            "license_spdx",
+            pa.string(),
+            "SPDX id of the license: tag (null when it has none); the raw tag is license",
+        ),
     ]
 )
 
@@ -150,11 +155,107 @@ CROISSANT_PARSED = pa.schema(
         _field("field_count", pa.int32()),
         _field("encoding_formats", pa.list_(pa.string())),
         _field("parse_error", pa.string(), "why the document could not be (fully) parsed"),
+        _field(
+            "license_spdx",
+            pa.string(),
+            "SPDX id of the license URL (null when not recognised); the raw URL is license_url",
+        ),
     ]
 )
 
 #: `hf_croissant`: the raw record followed by the typed columns.
 HF_CROISSANT = pa.schema(list(CROISSANT_RECORDS) + list(CROISSANT_PARSED))
+
+#: The kinds of `hf_dataset_changes.change`, in the order reports list them
+#: (`curate/changes.py` defines what each means).
+CHANGE_KINDS: tuple[str, ...] = (
+    "created",
+    "deleted",
+    "updated",
+    "license_changed",
+    "gated_changed",
+    "disabled_changed",
+    "croissant_appeared",
+    "croissant_disappeared",
+    "croissant_changed",
+    "croissant_status_changed",
+    "downloads_jump",
+)
+
+#: `hf_dataset_changes`: one row per event between a day and the newest earlier snapshot.
+HF_DATASET_CHANGES = pa.schema(
+    [
+        _field("dataset", pa.string(), "dataset id"),
+        _field("change", pa.string(), "event kind: " + ", ".join(CHANGE_KINDS)),
+        _field("before", pa.string(), "value on previous_date (null if absent)"),
+        _field("after", pa.string(), "value on the day (null if absent)"),
+        _field("previous_date", pa.date32(), "the newest earlier snapshot compared with"),
+    ]
+)
+
+
+#: `hf_croissant_fields`: one row per field of every record set of a day's Croissant documents,
+#: nested `subField`s flattened with a path. Derived from `hf_croissant` (`curate/croissant_depth`).
+HF_CROISSANT_FIELDS = pa.schema(
+    [
+        _field("dataset", pa.string()),
+        _field("record_set", pa.string(), "the record set's name, else its @id, else #index"),
+        _field(
+            "field_path",
+            pa.string(),
+            "field names from the record set down, joined by /; unique within a record set",
+        ),
+        _field("field_name", pa.string(), "name, else the last segment of @id, else #index"),
+        _field("field_id", pa.string(), "the field's @id as declared"),
+        _field("depth", pa.int32(), "0 for a record set's field, 1 for its subField, ..."),
+        _field("data_types", pa.list_(pa.string()), "dataType values as declared"),
+        _field("description", pa.string(), "capped"),
+        _field("source_file", pa.string(), "@id of the FileObject / FileSet it extracts from"),
+        _field("source_extract", pa.string(), "column, jsonPath or fileProperty"),
+        _field("source_column", pa.string(), "the extract value (column name, path, property)"),
+        _field("is_array", pa.bool_(), "isArray (or the older repeated) is true"),
+        _field("references", pa.string(), "@id of the referenced field, when declared"),
+        _field("reason", pa.string(), "what was capped or unusable while exploding the document"),
+    ]
+)
+
+#: `hf_croissant_files`: one row per `distribution` entry of a day's Croissant documents.
+HF_CROISSANT_FILES = pa.schema(
+    [
+        _field("dataset", pa.string()),
+        _field("file_id", pa.string(), "@id, else name, else #index; unique within a dataset"),
+        _field("kind", pa.string(), "FileObject, FileSet or the declared @type"),
+        _field("name", pa.string()),
+        _field("content_url", pa.string()),
+        _field("encoding_format", pa.string(), "first encodingFormat value"),
+        _field("content_size", pa.string(), "contentSize as declared (123 B, 1.2 MB, 42)"),
+        _field("content_size_bytes", pa.int64(), "contentSize parsed to bytes (kB = 1000)"),
+        _field("includes", pa.list_(pa.string()), "FileSet glob(s)"),
+        _field("contained_in", pa.list_(pa.string()), "@id(s) of the containing file(s)"),
+        _field("sha256", pa.string()),
+        _field("md5", pa.string()),
+        _field("reason", pa.string(), "what was capped or unusable (e.g. an unparsable size)"),
+    ]
+)
+
+#: `croissant_validation`: the MLCommons reference validator's verdict on each served document.
+CROISSANT_VALIDATION = pa.schema(
+    [
+        _field("dataset", pa.string()),
+        _field("document_sha256", pa.string(), "sha256 of the validated document text"),
+        _field("valid", pa.bool_(), "null when not validated (see reason)"),
+        _field("errors", pa.list_(pa.string()), "validator errors, capped"),
+        _field("warnings", pa.list_(pa.string()), "validator warnings, capped"),
+        _field("error_count", pa.int32(), "errors before capping"),
+        _field("warning_count", pa.int32(), "warnings before capping"),
+        _field("validator_version", pa.string(), "mlcroissant version that produced the verdict"),
+        _field(
+            "validated_at", pa.string(), "ISO-8601 UTC time of validation; may be an earlier day"
+        ),
+        _field("seconds", pa.float64(), "time the validator took on the document"),
+        _field("reason", pa.string(), "timeout, remote @context, not validated yet, ..."),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -167,6 +268,16 @@ class LakeDataset:
     schema: pa.Schema
     #: True for the tables exposed through DuckDB / Athena; False for raw inputs.
     is_table: bool
+    #: Columns that identify a row within a day (the `key_unique` check enforces them).
+    key: tuple[str, ...] = ("dataset",)
+    #: One paragraph for the published dataset card and the asset description.
+    description: str = ""
+    #: Column each partition file is sorted by (row groups then hold disjoint id ranges, so a
+    #: filter on one id reads one row group per day); None: written in arrival order.
+    sort_key: str | None = None
+    #: True for tables whose rows are derived from the Croissant documents (publishing withholds
+    #: the rows of gated datasets, as it withholds their documents).
+    from_document: bool = False
 
 
 #: Every partitioned dataset in the lake: the one registry (the store, the SQL engines, the
@@ -174,11 +285,71 @@ class LakeDataset:
 LAKE_DATASETS: dict[str, LakeDataset] = {
     d.name: d
     for d in (
-        LakeDataset("hf_datasets", "hf_datasets", HF_DATASETS, is_table=True),
-        LakeDataset("hf_croissant", "hf_croissant", HF_CROISSANT, is_table=True),
+        LakeDataset(
+            "hf_datasets",
+            "hf_datasets",
+            HF_DATASETS,
+            is_table=True,
+            sort_key="dataset",
+            description="The Hub's dataset listing (`GET /api/datasets` with an explicit "
+            "`expand` list), curated.",
+        ),
+        LakeDataset(
+            "hf_croissant",
+            "hf_croissant",
+            HF_CROISSANT,
+            is_table=True,
+            sort_key="dataset",
+            description="The Croissant answer for each listed dataset, raw and untouched "
+            "(`croissant`), followed by typed columns parsed from it.",
+        ),
         LakeDataset("raw_listing", "_raw/listing", RAW_LISTING, is_table=False),
         LakeDataset(
             "croissant_records", "_raw/croissant_records", CROISSANT_RECORDS, is_table=False
+        ),
+        LakeDataset(
+            "hf_dataset_changes",
+            "hf_dataset_changes",
+            HF_DATASET_CHANGES,
+            is_table=True,
+            key=("dataset", "change"),
+            sort_key="dataset",
+            description="What changed on the Hub: one row per event between the day and the "
+            "newest earlier snapshot (`previous_date`), derived from `hf_datasets` and "
+            "`hf_croissant` — created, deleted, updated (sha), license/gated/disabled changes, "
+            "Croissant appeared, disappeared, changed or changed status, downloads jumps. Files "
+            "are sorted by `dataset`, so a filter on one id reads one row group per day.",
+        ),
+        LakeDataset(
+            "hf_croissant_fields",
+            "hf_croissant_fields",
+            HF_CROISSANT_FIELDS,
+            is_table=True,
+            from_document=True,
+            key=("dataset", "record_set", "field_path"),
+            description="One row per field of every record set of the day's Croissant "
+            "documents, nested subFields flattened with a `/` path: data types, source file and "
+            "column, arrays, references.",
+        ),
+        LakeDataset(
+            "hf_croissant_files",
+            "hf_croissant_files",
+            HF_CROISSANT_FILES,
+            is_table=True,
+            from_document=True,
+            key=("dataset", "file_id"),
+            description="One row per `distribution` entry (FileObject / FileSet) of the day's "
+            "Croissant documents: format, URL, globs, checksums, declared size parsed to bytes.",
+        ),
+        LakeDataset(
+            "croissant_validation",
+            "croissant_validation",
+            CROISSANT_VALIDATION,
+            is_table=True,
+            from_document=True,
+            description="The MLCommons reference validator's verdict (mlcroissant, offline) on "
+            "every served Croissant document: valid, errors, warnings, validator version. "
+            "Unchanged documents carry their verdict forward.",
         ),
     )
 }

@@ -88,6 +88,45 @@ class Settings(BaseSettings):
         le=24,
         description="Hours after UTC midnight during which yesterday can still be fetched.",
     )
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description="Largest Hub answer read, in decompressed bytes; a larger body is a failure "
+        "with a reason (the largest real Croissant documents are a few MiB).",
+    )
+    max_pause_s: float = Field(
+        900.0,
+        ge=1,
+        le=3600,
+        description="Longest pause a Hub header (RateLimit reset, Retry-After) can impose; larger "
+        "values are clamped to it.",
+    )
+    include_private: bool = Field(
+        False,
+        description="Keep private datasets (listed to a token holder) in the tables, for a "
+        "team's own private lake. They are never published, whatever this says.",
+    )
+    listing_shrink_override: bool = Field(
+        False,
+        description="Accept a listing whose size fell beyond HF_CROISSANT_ROW_DROP_TOLERANCE "
+        "below the previous day's (a real mass deletion). Set it for one run, then unset it.",
+    )
+    recheck_unavailable_days: float = Field(
+        3.0,
+        ge=0,
+        le=365,
+        description="A Croissant 400 (not available yet) of a dataset created or modified within "
+        "this many days is re-fetched daily, so a document that appears is seen the next day "
+        "(0 = only when stale).",
+    )
+    progress_s: float = Field(
+        30.0,
+        ge=0.1,
+        le=3600,
+        description="Seconds between two progress lines of the Croissant crawl (done/total, rate, "
+        "retries, 429s, ETA).",
+    )
 
     # -- the lake and the SQL engines ----------------------------------------------------------
     lake: str = Field(
@@ -122,6 +161,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("AWS_REGION", "aws_region"),
         description="AWS region (standard AWS variable) for S3 and Athena.",
     )
+    downloads_jump_factor: float = Field(
+        2.0,
+        gt=1,
+        le=1_000_000,
+        description="hf_dataset_changes reports a downloads_jump when a dataset's 30-day "
+        "downloads grow at least this many times (and by at least 100) since the previous "
+        "snapshot.",
+    )
     explorer_days: int = Field(
         30,
         ge=1,
@@ -131,7 +178,12 @@ class Settings(BaseSettings):
     )
 
     # -- the calendar ---------------------------------------------------------------------------
-    start_date: date = Field(date(2026, 1, 1), description="First daily partition (UTC).")
+    start_date: date | None = Field(
+        None,
+        description="First daily partition (UTC). Default: the lake's first day (today on an "
+        "empty lake), so no partition is offered that can never be produced.",
+        json_schema_extra={"default_doc": "lake's first day"},
+    )
     schedule_hour: int = Field(1, ge=0, le=23, description="UTC hour of the daily schedule.")
 
     # -- sharing ----------------------------------------------------------------------------------
@@ -150,6 +202,56 @@ class Settings(BaseSettings):
         description="Hub dataset repo whose newest published hf_croissant day seeds a lake "
         "that has no earlier Croissant snapshot, so its first day fetches only what changed.",
     )
+    publish_gated_documents: bool = Field(
+        False,
+        description="Publish the Croissant documents of gated datasets (fetched only because "
+        "the token accepted the gate); by default their rows are published without document.",
+    )
+    backfill_max_days: int = Field(
+        366, ge=1, le=3660, description="Most days one `hf-croissant backfill` range may span."
+    )
+
+    # -- alerts -----------------------------------------------------------------------------------
+    alert_webhook_set: bool = Field(
+        False,
+        validation_alias=AliasChoices("HF_CROISSANT_ALERT_WEBHOOK_URL", "alert_webhook_set"),
+        description="Webhook URL (Slack-compatible incoming webhook) that gets each produced "
+        "day's change summary and any failed run; a secret: read at run time only, never logged "
+        "or stored. Unset = no alert sensors.",
+        json_schema_extra={"default_doc": "unset"},
+    )
+    alert_watch: str | None = Field(
+        None,
+        description="Comma-separated dataset ids (owner/name) and authors (owner) whose events "
+        "alone are posted; unset = every event counts.",
+    )
+    freshness_deadline_hour: int = Field(
+        23,
+        ge=0,
+        le=23,
+        description="UTC hour by which hf_datasets, hf_croissant and hf_dataset_changes must "
+        "have been materialized within the last 24 h; after it the UI shows a late table as "
+        "failing its freshness policy.",
+    )
+
+    # -- Croissant validation (mlcroissant, offline) --------------------------------------------
+    validation_workers: int = Field(
+        2, ge=1, le=64, description="Worker processes running the Croissant validator."
+    )
+    validation_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Time limit per Croissant document in the validator; past it the verdict "
+        "is null with reason `timeout`.",
+    )
+    validation_max_docs: int = Field(
+        100_000,
+        ge=0,
+        description="Most Croissant documents validated per run (new or changed ones, in listing "
+        "order); the others get `valid` null with reason `not validated yet` and are validated "
+        "on a later run.",
+    )
 
     # -- validation -------------------------------------------------------------------------------
 
@@ -163,7 +265,16 @@ class Settings(BaseSettings):
         except HubConfigError as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("hf_token_set", mode="before")
+    @field_validator("alert_watch")
+    @classmethod
+    def _watch(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from hf_croissant_assets.report.alerts import parse_watch
+
+        return ",".join(parse_watch(value))
+
+    @field_validator("hf_token_set", "alert_webhook_set", mode="before")
     @classmethod
     def _token(cls, value: Any) -> bool:
         # Only whether a token is present is kept: the token itself stays in the environment.
@@ -304,7 +415,9 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if loc and loc[0] in Settings.model_fields:
             field = loc[0]
-            shown = "set" if field == "hf_token_set" else repr(values.get(field))
+            shown = (
+                "set" if field in ("hf_token_set", "alert_webhook_set") else repr(values.get(field))
+            )
             problems.append(f"{env_name(field)}={shown}: {message}")
         elif loc:
             problems.append(f"{'.'.join(loc)}: {message}")
@@ -314,4 +427,6 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
 
 
 if __name__ == "__main__":  # `python -m hf_croissant_assets.settings` prints the README table
-    pass
+    import sys
+
+    sys.stdout.write(markdown_table() + "\n")

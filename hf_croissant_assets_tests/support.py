@@ -6,8 +6,11 @@ uses; tests import them by name from here.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
+from hf_croissant_assets.defs.changes import build_changes_assets
+from hf_croissant_assets.defs.croissant_depth import build_croissant_depth_assets
 from hf_croissant_assets.defs.hub import build_hub_assets
 from hf_croissant_assets.defs.lake import build_lake_assets
 from hf_croissant_assets.defs.partitions import daily_partitions
@@ -17,6 +20,7 @@ from hf_croissant_assets.defs.resources import (
     DuckDBResource,
     HubResource,
     LakeResource,
+    ValidatorSettings,
 )
 from hf_croissant_assets.defs.share import build_share_assets
 from hf_croissant_assets.defs.warehouse import build_warehouse_assets
@@ -27,10 +31,16 @@ from hf_croissant_assets.settings import Settings
 FAST_RETRY = RetryPolicy(max_retries=4, backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5.0)
 
 DEFAULT_SETTINGS = Settings.build()
-PARTITIONS = daily_partitions(DEFAULT_SETTINGS.start_date)
+#: A fixed calendar for tests that materialize past days (the default starts at the lake's
+#: first day, which depends on the lake).
+PARTITIONS = daily_partitions(date(2026, 1, 1))
 
 hf_dataset_listing, croissant_records = build_hub_assets(PARTITIONS)
 hf_datasets, hf_croissant = build_lake_assets(PARTITIONS)
+(hf_dataset_changes,) = build_changes_assets(PARTITIONS)
+hf_croissant_fields, hf_croissant_files, croissant_validation = build_croissant_depth_assets(
+    PARTITIONS
+)
 duckdb_tables, athena_tables = build_warehouse_assets(PARTITIONS)
 (daily_report,) = build_report_assets(PARTITIONS)
 (hf_hub_export,) = build_share_assets(PARTITIONS)
@@ -66,6 +76,7 @@ def make_resources(
         "crawl": CrawlSettings(
             max_requests=max_requests, max_duration_s=600, batch_size=batch_size
         ),
+        "validator": ValidatorSettings(workers=2, timeout_s=30, max_docs=100_000),
     }
 
 

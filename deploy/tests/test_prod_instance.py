@@ -112,7 +112,10 @@ def test_local_instance_is_the_default_sqlite_one(tmp_path, monkeypatch, prod_en
 
     config, _ = dagster_instance_config(str(ROOT))
     assert set(config["storage"]) == {"sqlite"}
-    assert "run_launcher" not in config and "compute_logs" not in config
+    assert "run_launcher" not in config
+    # step logs stay local too, under ./data (not ./storage in the checkout)
+    assert config["compute_logs"]["class"] == "LocalComputeLogManager"
+    assert config["compute_logs"]["config"]["base_dir"].startswith("data/")
 
     home = tmp_path / "home"
     home.mkdir()

@@ -10,10 +10,23 @@ import argparse
 from types import ModuleType
 
 from hf_croissant_assets import settings
-from hf_croissant_assets.cli.commands import backfill, explore, snapshot
+from hf_croissant_assets.cli.commands import (
+    backfill,
+    doctor,
+    explore,
+    history,
+    publish,
+    snapshot,
+    sql,
+)
+from hf_croissant_assets.cli.common import EXIT_CODES_HELP
 
 #: The subcommands, in the order `--help` lists them.
-COMMANDS: tuple[ModuleType, ...] = (snapshot, backfill, explore)
+COMMANDS: tuple[ModuleType, ...] = (snapshot, backfill, sql, history, doctor, publish, explore)
+
+
+def _epilog() -> str:
+    return f"{EXIT_CODES_HELP}\n\n{settings.help_text()}"
 
 
 def build_parser(prog: str = "hf-croissant") -> argparse.ArgumentParser:
@@ -21,7 +34,7 @@ def build_parser(prog: str = "hf-croissant") -> argparse.ArgumentParser:
         prog=prog,
         description="Daily snapshot of every Hugging Face Hub dataset (listing + Croissant) "
         "into a parquet lake.",
-        epilog=settings.help_text(),
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -30,7 +43,7 @@ def build_parser(prog: str = "hf-croissant") -> argparse.ArgumentParser:
             command.NAME,
             help=command.HELP,
             description=command.HELP,
-            epilog=settings.help_text(),
+            epilog=_epilog(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         command.add_arguments(child)
@@ -48,7 +61,7 @@ def single(command: ModuleType, prog: str, argv: list[str] | None = None) -> int
     parser = argparse.ArgumentParser(
         prog=prog,
         description=command.HELP,
-        epilog=settings.help_text(),
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.add_arguments(parser)

@@ -1,4 +1,4 @@
-"""What every subcommand shares: day arguments, settings errors, exit codes."""
+"""What every subcommand shares: day arguments, settings errors, verbosity, exit codes."""
 
 from __future__ import annotations
 
@@ -7,10 +7,27 @@ import sys
 
 from hf_croissant_assets.settings import SettingError, Settings
 
-#: Exit codes of every command (documented in the README).
+#: Exit codes of every command (documented in the README and in `--help`).
 EXIT_OK = 0
 EXIT_FAILED = 1  # the work ran and failed (a step, a check, a query)
-EXIT_CONFIG = 2  # bad settings or arguments: nothing was done
+EXIT_CONFIG = 2  # bad settings or arguments, or a failed preflight: nothing was done
+EXIT_INTERRUPTED = 130  # Ctrl-C: stopped; the same command resumes
+
+EXIT_CODES_HELP = """exit codes:
+  0    done
+  1    the work ran and failed (a step, a check, a query); one line per failure
+  2    bad settings or arguments, or a failed preflight: nothing was done
+       (backfill: also when some days could not be produced)
+  130  interrupted (Ctrl-C); run the same command to resume"""
+
+
+def add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="DEBUG output: Dagster's events too (default: INFO, the assets' own messages)",
+    )
 
 
 def parse_day(parser: argparse.ArgumentParser, value: str, flag: str) -> str:

@@ -18,6 +18,12 @@ def default_dagster_home() -> str:
         return str(cwd)
     home = cwd / "data" / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # without one, Dagster prints a warning and a telemetry banner
+        config.write_text(
+            "# Written by hf-croissant: the instance of command-line runs outside a checkout.\n"
+            "telemetry:\n  enabled: false\n"
+        )
     return str(home)
 
 
@@ -31,6 +37,8 @@ class DayOutcome:
     success: bool
     materialized: list[str]
     errors: dict[str, str]  # step -> root cause message
+    run_id: str = ""
+    interrupted: bool = False
 
 
 def _root_message(error: Any) -> str:
@@ -44,6 +52,7 @@ def run_day(
     selection: list[str] | None,
     instance: Any = None,
     settings: Settings | None = None,
+    verbose: bool = False,
 ) -> DayOutcome:
     """Materialize `selection` (asset names; None = all) for one day; never raises for failures.
 
@@ -62,8 +71,12 @@ def run_day(
     if unknown:
         raise ValueError(f"unknown asset(s) {unknown}; known: {sorted(keys)}")
     job_name = DAILY_SNAPSHOT if set(FETCHING_ASSETS) & set(wanted) else REDERIVE
-    job = defs.resolve_job_def(job_name)
+    from hf_croissant_assets.cli.console import cli_logger, logger_run_config
+
+    # The command's console shows the assets' messages, not Dagster's event stream.
+    job = defs.resolve_job_def(job_name).with_logger_defs({"console": cli_logger})
     result = job.execute_in_process(
+        run_config=logger_run_config(verbose),
         partition_key=day,
         instance=instance or DagsterInstance.get(),
         asset_selection=[AssetKey(name) for name in wanted],
@@ -78,7 +91,19 @@ def run_day(
         for e in result.all_events
         if e.is_step_failure
     }
-    return DayOutcome(day, result.success, materialized, errors)
+    if not result.success and not errors:  # e.g. a resource's set-up (the preflight) failed
+        for e in result.all_events:
+            error = getattr(e.event_specific_data, "error", None)
+            if e.event_type_value.endswith("FAILURE") and error is not None:
+                errors[str(e.step_key or e.event_type_value)] = _root_message(error)
+    interrupted = any(
+        e.event_type_value in ("RUN_CANCELED", "STEP_FAILURE")
+        and "interrupt" in str(e.message or "").lower()
+        for e in result.all_events
+    ) or any("interrupt" in message.lower() for message in errors.values())
+    return DayOutcome(
+        day, result.success, materialized, errors, result.run_id, interrupted and not result.success
+    )
 
 
 def derived_assets(settings: Settings) -> list[str]:

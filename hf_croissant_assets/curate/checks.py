@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.schema import TABLES, strip_field_metadata
+from hf_croissant_assets.schema import LAKE_DATASETS, TABLES, strip_field_metadata
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,29 @@ ROWS_MATCH_LISTING = Check(
     "rows_match_listing", "hf_croissant has exactly one row per hf_datasets row of the day."
 )
 
+KEY_UNIQUE = Check(
+    "key_unique",
+    "The table's key columns (schema.py `LakeDataset.key`) are unique together and non-null.",
+)
+ROWS_BELONG_TO_DAY = Check(
+    "rows_belong_to_day",
+    "Every row's `dataset` is a dataset of the day's hf_croissant partition.",
+)
+EVENTS_MATCH_SNAPSHOTS = Check(
+    "events_match_snapshots",
+    "Every event's dataset exists on the side it claims: `created` only on the day, `deleted` "
+    "only on previous_date, every other kind on both; kinds are known, previous_date is the "
+    "newest earlier snapshot.",
+)
+
 #: The checks of each table, declared once: `audit` runs exactly these, the assets declare them.
 CHECKS: dict[str, tuple[Check, ...]] = {
     "hf_datasets": (SCHEMA_MATCHES, DATASET_UNIQUE, ROW_COUNT_VS_PREVIOUS),
     "hf_croissant": (SCHEMA_MATCHES, DATASET_UNIQUE, ROW_COUNT_VS_PREVIOUS, ROWS_MATCH_LISTING),
+    "hf_dataset_changes": (SCHEMA_MATCHES, KEY_UNIQUE, EVENTS_MATCH_SNAPSHOTS),
+    "hf_croissant_fields": (SCHEMA_MATCHES, KEY_UNIQUE, ROWS_BELONG_TO_DAY),
+    "hf_croissant_files": (SCHEMA_MATCHES, KEY_UNIQUE, ROWS_BELONG_TO_DAY),
+    "croissant_validation": (SCHEMA_MATCHES, DATASET_UNIQUE, ROWS_BELONG_TO_DAY),
 }
 
 
@@ -116,6 +136,72 @@ def dataset_unique(parquet: pq.ParquetFile, column: str = "dataset") -> CheckOut
     )
 
 
+def key_unique(parquet: pq.ParquetFile, key: tuple[str, ...]) -> CheckOutcome:
+    """The key columns are unique together and never null.
+
+    Reads only the key columns and groups them in Arrow (compact columnar memory, no Python
+    object per row: the fields table has millions of rows a day).
+    """
+    table = parquet.read(columns=list(key))
+    null_mask = None
+    for name in key:
+        column_nulls = pc.is_null(table.column(name))
+        null_mask = column_nulls if null_mask is None else pc.or_(null_mask, column_nulls)
+    nulls = pc.sum(null_mask).as_py() or 0 if null_mask is not None else 0
+    if nulls:
+        table = table.filter(pc.invert(null_mask))
+    groups = table.group_by(list(key)).aggregate([([], "count_all")])
+    repeated = groups.filter(pc.greater(groups.column("count_all"), 1))
+    n_dup = (pc.sum(repeated.column("count_all")).as_py() or 0) - repeated.num_rows
+    examples = [
+        " / ".join(str(row[name]) for name in key) for row in repeated.slice(0, 5).to_pylist()
+    ]
+    passed = nulls == 0 and n_dup == 0
+    what = ", ".join(key)
+    description = (
+        f"{groups.num_rows} distinct ({what}) keys"
+        if passed
+        else f"{n_dup} duplicated and {nulls} null ({what}) keys (e.g. {examples[:3]})"
+    )
+    return CheckOutcome(
+        KEY_UNIQUE.name,
+        passed,
+        description,
+        {"nulls": nulls, "duplicates": n_dup, "examples": ", ".join(examples)},
+    )
+
+
+def rows_belong_to_day(parquet: pq.ParquetFile, day_datasets: pa.Array | None) -> CheckOutcome:
+    """Every `dataset` value is one of the day's `hf_croissant` datasets (vectorised `is_in`)."""
+    if day_datasets is None:
+        return CheckOutcome(
+            ROWS_BELONG_TO_DAY.name, False, "no hf_croissant partition for the day to compare with"
+        )
+    strangers = 0
+    examples: list[str] = []
+    for batch in parquet.iter_batches(columns=["dataset"], batch_size=262_144):
+        column = batch.column(0)
+        inside = pc.fill_null(pc.is_in(column, value_set=day_datasets), False)
+        outside = column.filter(pc.invert(inside))
+        strangers += len(outside)
+        examples += [str(v) for v in outside.slice(0, 5 - len(examples)).to_pylist()]
+    return CheckOutcome(
+        ROWS_BELONG_TO_DAY.name,
+        strangers == 0,
+        "every row belongs to a dataset of the day"
+        if strangers == 0
+        else f"{strangers} row(s) of datasets not in the day's hf_croissant (e.g. {examples[:3]})",
+        {"strangers": strangers, "examples": ", ".join(examples)},
+    )
+
+
+def _day_datasets(store: LakeStore, date: str) -> pa.Array | None:
+    if not store.exists("hf_croissant", date):
+        return None
+    column = store.read_table("hf_croissant", date, columns=["dataset"]).column("dataset")
+    return column.combine_chunks().drop_null()
+
+
 def row_count_vs_previous(
     rows: int, previous_rows: int | None, previous_date: str | None, tolerance: float
 ) -> CheckOutcome:
@@ -150,6 +236,67 @@ def rows_match_listing(rows: int, listing_rows: int | None) -> CheckOutcome:
     )
 
 
+def events_match_snapshots(store: LakeStore, date: str, parquet: pq.ParquetFile) -> CheckOutcome:
+    """Each event of a `hf_dataset_changes` file against the two `hf_datasets` snapshots."""
+    import duckdb
+
+    from hf_croissant_assets.curate.changes import previous_snapshot, register_partition
+    from hf_croissant_assets.schema import CHANGE_KINDS
+
+    name = EVENTS_MATCH_SNAPSHOTS.name
+    events = parquet.read(columns=["dataset", "change", "previous_date"])
+    expected_prev = previous_snapshot(store, date)
+    prevs = {d.isoformat() for d in events.column("previous_date").unique().to_pylist() if d}
+    if events.num_rows == 0:
+        return CheckOutcome(name, True, "no events", {"events": 0})
+    if prevs != {expected_prev} or None in events.column("previous_date").to_pylist():
+        return CheckOutcome(
+            name,
+            False,
+            f"previous_date values {sorted(prevs)} != the newest earlier snapshot {expected_prev}",
+            {"events": events.num_rows},
+        )
+    assert expected_prev is not None
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("events", events)
+        register_partition(con, store, "hf_datasets", date, "cur_ds")
+        register_partition(con, store, "hf_datasets", expected_prev, "prev_ds")
+        kinds = ", ".join("'" + k + "'" for k in CHANGE_KINDS)
+        bad = con.execute(
+            f"""
+            WITH e AS (
+                SELECT dataset, change,
+                       dataset IN (SELECT dataset FROM cur_ds) AS on_day,
+                       dataset IN (SELECT dataset FROM prev_ds) AS on_prev
+                FROM events)
+            SELECT dataset, change FROM e
+            WHERE dataset IS NULL OR change IS NULL OR change NOT IN ({kinds})
+               OR NOT CASE change WHEN 'created' THEN on_day AND NOT on_prev
+                                  WHEN 'deleted' THEN on_prev AND NOT on_day
+                                  ELSE on_day AND on_prev END
+            ORDER BY dataset LIMIT 1000
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    if bad:
+        examples = ", ".join(f"{c}:{d}" for d, c in bad[:3])
+        return CheckOutcome(
+            name,
+            False,
+            f"{len(bad)}{'+' if len(bad) == 1000 else ''} event(s) whose dataset is not on the "
+            f"side the kind claims (e.g. {examples})",
+            {"events": events.num_rows, "mismatched": len(bad)},
+        )
+    return CheckOutcome(
+        name,
+        True,
+        f"all {events.num_rows} events match hf_datasets on {date} and {expected_prev}",
+        {"events": events.num_rows, "previous_date": expected_prev},
+    )
+
+
 def audit(
     store: LakeStore,
     table: str,
@@ -159,19 +306,29 @@ def audit(
 ) -> list[CheckOutcome]:
     """Every check of `table` on a (new or stored) partition file of day `date`."""
     rows = parquet.metadata.num_rows
-    previous_date = store.newest_before(table, date)
-    previous_rows = store.num_rows(table, previous_date) if previous_date else None
-    outcomes = [
-        schema_matches(parquet, TABLES[table]),
-        dataset_unique(parquet),
-        row_count_vs_previous(rows, previous_rows, previous_date, tolerance),
-    ]
-    if ROWS_MATCH_LISTING in CHECKS[table]:
-        listing_rows = (
-            store.num_rows("hf_datasets", date) if store.exists("hf_datasets", date) else None
-        )
-        outcomes.append(rows_match_listing(rows, listing_rows))
-    assert [o.name for o in outcomes] == [c.name for c in CHECKS[table]], table
+    outcomes: list[CheckOutcome] = []
+    for check in CHECKS[table]:
+        if check is SCHEMA_MATCHES:
+            outcomes.append(schema_matches(parquet, TABLES[table]))
+        elif check is DATASET_UNIQUE:
+            outcomes.append(dataset_unique(parquet))
+        elif check is KEY_UNIQUE:
+            outcomes.append(key_unique(parquet, LAKE_DATASETS[table].key))
+        elif check is ROW_COUNT_VS_PREVIOUS:
+            previous_date = store.newest_before(table, date)
+            previous_rows = store.num_rows(table, previous_date) if previous_date else None
+            outcomes.append(row_count_vs_previous(rows, previous_rows, previous_date, tolerance))
+        elif check is ROWS_MATCH_LISTING:
+            listing_rows = (
+                store.num_rows("hf_datasets", date) if store.exists("hf_datasets", date) else None
+            )
+            outcomes.append(rows_match_listing(rows, listing_rows))
+        elif check is EVENTS_MATCH_SNAPSHOTS:
+            outcomes.append(events_match_snapshots(store, date, parquet))
+        elif check is ROWS_BELONG_TO_DAY:
+            outcomes.append(rows_belong_to_day(parquet, _day_datasets(store, date)))
+        else:  # pragma: no cover - a check declared without an implementation
+            raise NotImplementedError(f"check {check.name} of {table} has no implementation")
     return outcomes
 
 

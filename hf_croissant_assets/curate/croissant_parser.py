@@ -37,6 +37,7 @@ Value rules (JSON-LD allows one value or a list of values for any property):
   `subField`s at any depth (walked iteratively). `file_object_count` / `file_set_count` count
   `distribution` entries by `@type` (a string or a list; see `FILE_OBJECT_TYPES`,
   `FILE_SET_TYPES`). `encoding_formats` is the sorted set of their `encodingFormat` values.
+* `license_spdx`: the SPDX id of `license_url` (`curate.licenses.spdx_from_license`), else None.
 
 Limits: see the `MAX_*` constants. Strings are cut to a number of characters (not bytes); output
 lists stop at `MAX_LIST_ITEMS` items or `MAX_LIST_CHARS` characters, whichever comes first. Counts
@@ -49,6 +50,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from hf_croissant_assets.curate.licenses import spdx_from_license
 from hf_croissant_assets.schema import CROISSANT_PARSED
 
 #: Output columns, in schema order. Derived, never retyped.
@@ -491,7 +493,9 @@ def _extract(obj: dict, note: str | None) -> dict[str, Any]:
         "field_count": min(field_count, _INT32_MAX),
         "encoding_formats": encoding_formats,
         "parse_error": None,
+        "license_spdx": None,
     }
+    row["license_spdx"] = spdx_from_license(row["license_url"])
     if problems:
         if len(problems) > MAX_PROBLEMS:
             problems = [*problems[:MAX_PROBLEMS], f"... {len(problems) - MAX_PROBLEMS} more"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from hf_croissant_assets.curate.licenses import spdx_from_tag
 from hf_croissant_assets.schema import HF_DATASETS, RAW_LISTING
 
 INT32_MAX = 2**31 - 1
@@ -98,6 +99,7 @@ def dataset_row(item: dict[str, Any], request_time: str | None) -> dict[str, Any
     """One listing object -> one `hf_datasets` row."""
     dataset = _str(item.get("id"))
     tags = tags_value(item.get("tags"))
+    license_tag = license_from_tags(tags)
     author = _str(item.get("author"))
     if author is None and dataset and "/" in dataset:
         author = dataset.split("/", 1)[0]
@@ -113,13 +115,14 @@ def dataset_row(item: dict[str, Any], request_time: str | None) -> dict[str, Any
         "downloads": _int(item.get("downloads"), INT32_MAX),
         "downloads_all_time": _int(item.get("downloadsAllTime"), INT64_MAX),
         "tags": tags,
-        "license": license_from_tags(tags),
+        "license": license_tag,
         "trending_score": _float(item.get("trendingScore")),
         "likes": _int(item.get("likes"), INT32_MAX),
         "sha": _str(item.get("sha")),
         "used_storage": _int(item.get("usedStorage"), INT64_MAX),
         "description": _str(item.get("description")),
         "paperswithcode_id": _str(item.get("paperswithcode_id")),
+        "license_spdx": spdx_from_tag(license_tag),
     }
 
 

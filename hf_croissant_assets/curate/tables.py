@@ -1,6 +1,7 @@
 """Curated partitions re-derived from the raw ones: what a backfill of a past day runs.
 
-Both read a raw partition in bounded batches and stream the curated one, so memory does not grow
+`hf_datasets` and `hf_croissant` come from the raw partitions; `hf_croissant_fields` and
+`hf_croissant_files` from the day's `hf_croissant` (its raw documents). All read a raw partition in bounded batches and stream the curated one, so memory does not grow
 with the day, and both can run for any day whose raw data is in the lake.
 """
 
@@ -12,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from hf_croissant_assets.curate.croissant_depth import depth_tables
 from hf_croissant_assets.curate.croissant_parser import parse_croissant_many
 from hf_croissant_assets.curate.listing_rows import curate_listing_batch
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
@@ -59,3 +61,34 @@ def curate_croissant(
         for batch in store.iter_batches("croissant_records", date, batch_size=batch_size):
             writer.write(croissant_table(batch))
     return writer.result
+
+
+def _curate_depth(
+    store: LakeStore, date: str, which: int, table: str, batch_size: int, audit: Audit | None
+) -> WriteResult:
+    columns = ["dataset", "status", "croissant"]
+    with store.writer(table, date, audit=audit) as writer:
+        for batch in store.iter_batches(
+            "hf_croissant", date, columns=columns, batch_size=batch_size
+        ):
+            tables = depth_tables(
+                batch.column(0).to_pylist(),
+                batch.column(2).to_pylist(),
+                batch.column(1).to_pylist(),
+            )
+            writer.write(tables[which])
+    return writer.result
+
+
+def curate_croissant_fields(
+    store: LakeStore, date: str, batch_size: int = 2_000, audit: Audit | None = None
+) -> WriteResult:
+    """`hf_croissant` -> `hf_croissant_fields` (one row per field) for one day."""
+    return _curate_depth(store, date, 0, "hf_croissant_fields", batch_size, audit)
+
+
+def curate_croissant_files(
+    store: LakeStore, date: str, batch_size: int = 2_000, audit: Audit | None = None
+) -> WriteResult:
+    """`hf_croissant` -> `hf_croissant_files` (one row per distribution entry) for one day."""
+    return _curate_depth(store, date, 1, "hf_croissant_files", batch_size, audit)

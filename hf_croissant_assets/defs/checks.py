@@ -16,6 +16,7 @@ The checks themselves (names, descriptions, logic) live in `curate/checks.py`, w
 """
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -86,6 +87,7 @@ def curate_audited(
     table: str,
     curate: Callable[..., WriteResult],
     tolerance: float,
+    extra_metadata: Callable[[], dict[str, Any]] | None = None,
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """Write-audit-publish one curated day: report every check, publish only if all passed."""
     date = context.partition_key
@@ -96,7 +98,10 @@ def curate_audited(
         yield from auditor.fail(exc)
         return
     context.log.info(f"{table} {date}: {result.rows} rows -> {result.path}")
+    metadata = table_metadata(store, table, date, result, TABLES[table])
+    if extra_metadata is not None:
+        metadata |= extra_metadata()
     yield MaterializeResult(
-        metadata=table_metadata(store, table, date, result, TABLES[table]),
+        metadata=metadata,
         check_results=auditor.results(),
     )

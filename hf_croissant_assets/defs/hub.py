@@ -17,7 +17,8 @@ from dagster import (
 
 from hf_croissant_assets.defs.resources import CrawlSettings, HubResource, LakeResource
 from hf_croissant_assets.ingest.croissant_crawl import crawl_croissant
-from hf_croissant_assets.ingest.listing_crawl import clear_staging, crawl_listing, staged_batches
+from hf_croissant_assets.ingest.listing_crawl import crawl_listing, publish_listing
+from hf_croissant_assets.lake.lease import day_lease
 from hf_croissant_assets.share.bootstrap import bootstrap_croissant_records
 
 #: The Dagster concurrency pool of every asset that sends requests to the Hub (limit 1 in
@@ -43,21 +44,32 @@ def build_hub_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
 
         async def crawl():
             async with hub.client() as client:
-                return await crawl_listing(client, store, date, logger=context.log)
+                return await crawl_listing(
+                    client,
+                    store,
+                    date,
+                    include_private=hub.include_private,
+                    logger=context.log,
+                )
 
-        result = asyncio.run(crawl())
-        with store.writer("raw_listing", date) as writer:
-            for batch in staged_batches(store, date):
-                writer.write(batch)
-        clear_staging(store, date)
+        # One crawl per day, whatever started it (CLI, UI, schedule, `dagster asset materialize`).
+        with day_lease(store, date):
+            result = asyncio.run(crawl())
+            written = publish_listing(
+                store,
+                date,
+                result.rows,
+                tolerance=lake.row_drop_tolerance,
+                override=hub.listing_shrink_override,
+            )
         stats = result.client_stats
-        assert writer.result is not None
         return MaterializeResult(
             metadata={
-                "dagster/row_count": writer.rows,
-                "path": MetadataValue.path(writer.result.path),
-                "bytes_written": writer.result.bytes,
+                "dagster/row_count": written.rows,
+                "path": MetadataValue.path(written.path),
+                "bytes_written": written.bytes,
                 "pages": result.pages,
+                "excluded_private": result.excluded_private,
                 "resumed_from_page": result.resumed_from_page,
                 "requests": stats["requests"],
                 "retries": stats["retries"],
@@ -92,33 +104,38 @@ def build_hub_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
                 f"({store.url(store.part_path('raw_listing', date))}); materialize "
                 "hf_dataset_listing first"
             )
-        # A new lake (no earlier snapshot) starts from the newest published one, if configured.
-        bootstrap: MetadataValue | str = "not configured"
-        if crawl.bootstrap_repo:
-            bootstrap = MetadataValue.json(
-                bootstrap_croissant_records(
-                    store,
-                    date,
-                    repo_id=crawl.bootstrap_repo,
-                    endpoint=hub.endpoint,
-                    token=hub.token,
-                    logger=context.log,
-                ).as_metadata()
-            )
-
-        async def run():
-            async with hub.client() as client:
-                return await crawl_croissant(
-                    client,
-                    store,
-                    date,
-                    budget=crawl.budget(),
-                    refresh_after_days=crawl.refresh_after_days,
-                    batch_size=crawl.batch_size,
-                    logger=context.log,
+        # One crawl per day: the lease covers the bootstrap import and the whole fetch.
+        with day_lease(store, date):
+            # A new lake (no earlier snapshot) starts from the newest published one, if configured.
+            bootstrap: MetadataValue | str = "not configured"
+            if crawl.bootstrap_repo:
+                bootstrap = MetadataValue.json(
+                    bootstrap_croissant_records(
+                        store,
+                        date,
+                        repo_id=crawl.bootstrap_repo,
+                        endpoint=hub.endpoint,
+                        token=hub.token,
+                        logger=context.log,
+                    ).as_metadata()
                 )
 
-        result = asyncio.run(run())
+            async def run():
+                async with hub.client() as client:
+                    return await crawl_croissant(
+                        client,
+                        store,
+                        date,
+                        budget=crawl.budget(),
+                        refresh_after_days=crawl.refresh_after_days,
+                        batch_size=crawl.batch_size,
+                        tolerance=lake.row_drop_tolerance,
+                        recheck_unavailable_days=crawl.recheck_unavailable_days,
+                        logger=context.log,
+                        progress_every_s=crawl.progress_s,
+                    )
+
+            result = asyncio.run(run())
         stats = result.client_stats
         return MaterializeResult(
             metadata={

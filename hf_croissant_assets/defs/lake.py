@@ -17,8 +17,10 @@ from dagster import (
 
 from hf_croissant_assets.curate.tables import curate_croissant, curate_datasets
 from hf_croissant_assets.defs.checks import check_specs, curate_audited
+from hf_croissant_assets.defs.metadata import table_schema
 from hf_croissant_assets.defs.resources import LakeResource
 from hf_croissant_assets.lake.store import LakeStore
+from hf_croissant_assets.schema import TABLES
 
 
 def _require_raw(store: LakeStore, table: str, raw: str, date: str) -> None:
@@ -37,7 +39,8 @@ def build_lake_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition
         check_specs=check_specs("hf_datasets"),
         group_name="lake",
         kinds={"parquet"},
-        description="Curated listing table (the seed job's columns, then additions) at "
+        metadata={"dagster/column_schema": table_schema(TABLES["hf_datasets"])},
+        description="Curated listing table (the Hub listing's fields as typed columns) at "
         "`<lake>/hf_datasets/date=D/part-0.parquet`. Re-derived from the stored raw listing, so "
         "any day with raw data can be backfilled.",
     )
@@ -56,6 +59,7 @@ def build_lake_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition
         check_specs=check_specs("hf_croissant"),
         group_name="lake",
         kinds={"parquet"},
+        metadata={"dagster/column_schema": table_schema(TABLES["hf_croissant"])},
         description="Curated Croissant table at `<lake>/hf_croissant/date=D/part-0.parquet`: the "
         "raw record plus typed columns parsed from the document. Re-derived from the stored "
         "records, so any day with records can be backfilled (e.g. after a parser fix).",

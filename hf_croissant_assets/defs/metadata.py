@@ -10,9 +10,12 @@ import pyarrow.compute as pc
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
+from hf_croissant_assets.schema import TABLES
 
 PREVIEW_ROWS = 5
 PREVIEW_CHARS = 80
+#: Columns previewed for a table without an entry below: its first scalar ones.
+PREVIEW_COLUMNS_DEFAULT = 6
 #: Columns shown in the preview (short, scalar ones; the raw JSON-LD never is).
 PREVIEW_COLUMNS = {
     "hf_datasets": ["dataset", "license", "gated", "downloads", "last_modified"],
@@ -24,11 +27,19 @@ PREVIEW_COLUMNS = {
         "record_set_count",
         "request_time",
     ],
+    "hf_dataset_changes": ["dataset", "change", "before", "after", "previous_date"],
 }
 
 
 def table_schema(schema: pa.Schema) -> TableSchema:
-    return TableSchema(columns=[TableColumn(f.name, str(f.type)) for f in schema])
+    """The column schema shown in the UI, with each column's comment from `schema.py`."""
+    return TableSchema(
+        columns=[TableColumn(f.name, str(f.type), description=_comment(f) or None) for f in schema]
+    )
+
+
+def _comment(f: pa.Field) -> str:
+    return (f.metadata or {}).get(b"comment", b"").decode()
 
 
 def _cell(value: Any) -> str | int | float | bool | None:
@@ -41,7 +52,10 @@ def _cell(value: Any) -> str | int | float | bool | None:
 
 
 def preview(store: LakeStore, table: str, date: str) -> MetadataValue:
-    columns = PREVIEW_COLUMNS[table]
+    columns = (
+        PREVIEW_COLUMNS.get(table)
+        or [f.name for f in TABLES[table] if not pa.types.is_list(f.type)][:PREVIEW_COLUMNS_DEFAULT]
+    )
     batch = next(store.iter_batches(table, date, columns=columns, batch_size=PREVIEW_ROWS), None)
     rows = batch.to_pylist() if batch is not None else []
     return MetadataValue.table(

@@ -23,6 +23,25 @@ def daily_partitions(start: date) -> DailyPartitionsDefinition:
     return DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC", end_offset=1)
 
 
+def first_partition_day(start_date: date | None, lake: str, today: date | None = None) -> date:
+    """`start_date` when set, else the lake's first day (today on an empty or unreadable lake).
+
+    Days before the lake's first day can never be produced (the Hub can only be observed today),
+    so the UI must not offer them as missing work.
+    """
+    if start_date is not None:
+        return start_date
+    from hf_croissant_assets.lake.store import LakeStore
+
+    today = today or datetime.now(UTC).date()
+    try:
+        store = LakeStore(lake)
+        days = [d for table in ("raw_listing", "hf_datasets") for d in store.dates(table)]
+    except (OSError, ValueError):
+        return today  # preflight reports an unusable lake; the definitions still load
+    return min([date.fromisoformat(min(days)), today]) if days else today
+
+
 def observable_day(
     partition_key: str, now: datetime | None = None, grace_hours: float = 2.0
 ) -> str:

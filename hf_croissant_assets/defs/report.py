@@ -14,6 +14,7 @@ from dagster import (
 
 from hf_croissant_assets.defs.resources import LakeResource
 from hf_croissant_assets.report.build import CHARTS, build_report
+from hf_croissant_assets.schema import TABLES
 
 
 def _image(name: str, png: bytes) -> MetadataValue:
@@ -24,13 +25,16 @@ def _image(name: str, png: bytes) -> MetadataValue:
 def build_report_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     @asset(
         partitions_def=partitions,
-        deps=["hf_datasets", "hf_croissant"],
+        deps=list(TABLES),
         group_name="reports",
         kinds={"python", "duckdb"},
         description="Daily report with charts, computed from every snapshot up to day D: datasets "
         "per day (growth), top licenses (tag vs. Croissant), Croissant availability by status, "
-        "gated share, and the top movers in downloads over the last 7 and 30 snapshots. PNGs and "
-        "`report.json` in `<lake>/reports/date=D/`; the charts are shown in this materialization's "
+        "gated share, the top movers in downloads over the last 7 and 30 snapshots, the day's changes "
+        "by kind, and the Croissant in depth (field data types, declared bytes by format, "
+        "validity and top errors, license tag vs. Croissant license). PNGs, "
+        "`report.html` (all charts and the summary on one static page) and `report.json` in "
+        "`<lake>/reports/date=D/`; the charts are shown in this materialization's "
         "metadata. Works from one snapshot up; derived from the lake, so any day can be backfilled.",
     )
     def daily_report(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
@@ -44,12 +48,14 @@ def build_report_assets(partitions: PartitionsDefinition) -> list[AssetsDefiniti
         }
         metadata.update(
             {
+                "report_html": MetadataValue.path(report.paths["report.html"]),
                 "report_folder": MetadataValue.path(report.folder),
                 "report_json": MetadataValue.path(report.paths["report.json"]),
                 "summary": MetadataValue.json(report.summary()),
                 "croissant_status": MetadataValue.json(report.croissant_status),
                 "gated": MetadataValue.json(report.gated),
                 "growth_per_day": MetadataValue.json(report.growth),
+                "changes": MetadataValue.json(report.changes),
                 "snapshots": len(report.snapshots),
                 "notes": MetadataValue.json(report.notes),
             }

@@ -5,7 +5,9 @@ Every value is validated once, in `Settings`; resources are built from it in `de
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 from dagster import ConfigurableResource
@@ -19,9 +21,48 @@ from hf_croissant_assets.settings import default, env_name
 from hf_croissant_assets.warehouse import duckdb_views
 from hf_croissant_assets.warehouse.athena_client import AthenaClient
 
+#: Resource fields that only the environment may set (HF_ENDPOINT, HF_TOKEN), never run config:
+#: a launchpad edit could otherwise send the Bearer token (or any environment variable named in
+#: `{env: ...}`) to a host of its choosing.
+ENV_ONLY_FIELDS = ("token", "endpoint")
 
-class HubResource(ConfigurableResource):
-    """The Hugging Face Hub (or its emulator): endpoint, token, pacing and retry settings."""
+
+class RunConfigSecretError(ValueError):
+    """Run config tried to set a field that comes from the environment only."""
+
+
+def reject_env_only_run_config(run_config: object) -> None:
+    """Fail if a run's config sets the token or the endpoint of any resource."""
+    resources = run_config.get("resources") if isinstance(run_config, dict) else None
+    if not isinstance(resources, dict):
+        return
+    for key, entry in resources.items():
+        config = entry.get("config") if isinstance(entry, dict) else None
+        if not isinstance(config, dict):
+            continue
+        bad = sorted(name for name in ENV_ONLY_FIELDS if name in config)
+        if bad:
+            raise RunConfigSecretError(
+                f"run config sets resources.{key}.config.{', '.join(bad)}: refused. The token "
+                f"and the endpoint come from the environment only ({env_name('hf_token_set')}, "
+                f"{env_name('hf_endpoint')}), so that no run config can send the token to "
+                "another host. Remove them from the run config."
+            )
+
+
+class _EnvOnlySecrets(ConfigurableResource):
+    """Refuses, before any step runs, a run whose config sets `token` or `endpoint`."""
+
+    def setup_for_execution(self, context: Any) -> None:
+        run = getattr(context, "dagster_run", None)
+        reject_env_only_run_config(getattr(run, "run_config", None))
+
+
+class HubResource(_EnvOnlySecrets):
+    """The Hugging Face Hub (or its emulator): endpoint, token, pacing and retry settings.
+
+    `endpoint` and `token` are set by `definitions.py` from the environment; a run config that
+    sets them is refused (`reject_env_only_run_config`)."""
 
     endpoint: str = Field(default=default("hf_endpoint"), description=env_name("hf_endpoint"))
     token: str | None = Field(
@@ -33,11 +74,40 @@ class HubResource(ConfigurableResource):
     backoff_max_s: float = 8.0
     timeout_s: float = 60.0
     grace_hours: float = Field(default=default("grace_hours"), description=env_name("grace_hours"))
+    max_body_bytes: int = Field(
+        default=default("max_body_bytes"), ge=1024, description=env_name("max_body_bytes")
+    )
+    max_pause_s: float = Field(
+        default=default("max_pause_s"), gt=0, le=3600, description=env_name("max_pause_s")
+    )
+    include_private: bool = Field(
+        default=default("include_private"), description=env_name("include_private")
+    )
+    listing_shrink_override: bool = Field(
+        default=default("listing_shrink_override"),
+        description=env_name("listing_shrink_override"),
+    )
     pinned_now: str | None = Field(
         default=None,
         description="ISO time used instead of the clock for the today-only rule (emulator tests "
         "only)",
     )
+    preflight_settings: str | None = Field(
+        default=None,
+        description="The run's settings (JSON, no secrets): when set, every check of "
+        "`hf_croissant_assets.preflight` runs before the step's first Hub request, so runs "
+        "launched from the UI or the schedule fail at start on a setting that cannot work.",
+    )
+
+    def setup_for_execution(self, context: Any) -> None:
+        super().setup_for_execution(context)  # refuses run config that sets the token/endpoint
+        if self.preflight_settings is None:
+            return
+        from hf_croissant_assets.preflight import run_preflight
+        from hf_croissant_assets.settings import Settings
+
+        settings = Settings.build(**json.loads(self.preflight_settings))
+        run_preflight(settings, self.token or None).raise_for_problems()
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
@@ -46,7 +116,12 @@ class HubResource(ConfigurableResource):
 
     def client(self) -> HubClient:
         return HubClient(
-            self.endpoint, self.token, concurrency=self.concurrency, retry=self.retry_policy()
+            self.endpoint,
+            self.token,
+            concurrency=self.concurrency,
+            retry=self.retry_policy(),
+            max_body_bytes=self.max_body_bytes,
+            max_pause_s=self.max_pause_s,
         )
 
     def now(self) -> datetime:
@@ -99,12 +174,31 @@ class CrawlSettings(ConfigurableResource):
         default=default("refresh_days"), description=env_name("refresh_days")
     )
     batch_size: int = Field(default=1000, ge=1, description="documents per staged checkpoint batch")
+    progress_s: float = Field(default=default("progress_s"), description=env_name("progress_s"))
     bootstrap_repo: str | None = Field(
         default=default("bootstrap_repo"), description=env_name("bootstrap_repo")
+    )
+    recheck_unavailable_days: float = Field(
+        default=default("recheck_unavailable_days"),
+        description=env_name("recheck_unavailable_days"),
     )
 
     def budget(self) -> Budget:
         return Budget(max_requests=self.max_requests, max_duration_s=self.max_duration_s)
+
+
+class ValidatorSettings(ConfigurableResource):
+    """How the Croissant validator runs: worker processes, time limit, per-run budget."""
+
+    workers: int = Field(
+        default=default("validation_workers"), description=env_name("validation_workers")
+    )
+    timeout_s: float = Field(
+        default=default("validation_timeout_s"), description=env_name("validation_timeout_s")
+    )
+    max_docs: int = Field(
+        default=default("validation_max_docs"), description=env_name("validation_max_docs")
+    )
 
 
 class AthenaResource(ConfigurableResource):
@@ -135,7 +229,7 @@ class AthenaResource(ConfigurableResource):
         )
 
 
-class HfPublishResource(ConfigurableResource):
+class HfPublishResource(_EnvOnlySecrets):
     """Where each day is published on the Hub: the dataset repo, the (write) token, the endpoint."""
 
     repo_id: str = Field(description=env_name("publish_repo"))
@@ -146,4 +240,8 @@ class HfPublishResource(ConfigurableResource):
     endpoint: str = Field(default=default("hf_endpoint"), description=env_name("hf_endpoint"))
     license: str = Field(
         default=default("publish_license"), description=env_name("publish_license")
+    )
+    gated_documents: bool = Field(
+        default=default("publish_gated_documents"),
+        description=env_name("publish_gated_documents"),
     )

@@ -1,8 +1,8 @@
 """Share the day on the Hugging Face Hub: the `hf_hub_export` asset (only with a target repo).
 
-It depends on `hf_datasets` and `hf_croissant`, whose checks are blocking: in a run it starts
-only after both tables of the day were written and passed every check, so a day is never shared
-half-done or unchecked. Defined only when HF_CROISSANT_PUBLISH_REPO is set (definitions.py).
+It depends on every lake table (`publish.PUBLISHED_TABLES`), whose checks are blocking: in a run
+it starts only after every table of the day was written and passed every check, so a day is never
+shared half-done or unchecked. Defined only when HF_CROISSANT_PUBLISH_REPO is set (definitions.py).
 """
 
 import os
@@ -19,16 +19,17 @@ from dagster import (
 
 from hf_croissant_assets.defs.resources import CrawlSettings, HfPublishResource, LakeResource
 from hf_croissant_assets.explore.build import shippable_explorer
-from hf_croissant_assets.share.publish import publish_day
+from hf_croissant_assets.share.publish import PUBLISHED_TABLES, publish_day
 
 
 def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     @asset(
         partitions_def=partitions,
-        deps=["hf_datasets", "hf_croissant", "explorer_db"],
+        deps=[*PUBLISHED_TABLES, "explorer_db"],
         group_name="share",
         kinds={"huggingface", "parquet"},
-        description="The day's `hf_datasets` and `hf_croissant` partitions published to the Hub "
+        description="The day's partitions of every lake table (`hf_datasets`, `hf_croissant`, "
+        "the Croissant fields / files / validation tables) published to the Hub "
         "dataset repo HF_CROISSANT_PUBLISH_REPO as one commit (`data/<table>/date=D/part-0.parquet`), "
         "with the dataset card (README.md: configs for the viewer, schema, method, licence, "
         "caveats). Runs after the day's blocking checks passed; re-publishing a day replaces its "
@@ -51,6 +52,7 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
                 endpoint=hf_publish.endpoint,
                 license_id=hf_publish.license,
                 refresh_days=crawl.refresh_after_days,
+                gated_documents=hf_publish.gated_documents,
                 logger=context.log,
                 explorer_path=explorer,
             )

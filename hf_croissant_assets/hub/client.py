@@ -20,6 +20,8 @@ import contextlib
 import json
 import logging
 import random
+import re
+import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 
-from hf_croissant_assets.hub.ratelimit import RateLimitPacer, parse_retry_after
+from hf_croissant_assets.hub.ratelimit import DEFAULT_MAX_PAUSE_S, RateLimitPacer, parse_retry_after
 from hf_croissant_assets.schema import LISTING_EXPAND, VALID_LISTING_EXPAND
 from hf_croissant_assets.settings import DEFAULT_ENDPOINT
 
@@ -38,6 +40,31 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_REASON_CHARS = 2000
 USER_AGENT = "hf_croissant_assets/0.1 (+daily dataset snapshot; aiohttp)"
+#: Largest answer body read, counted on decompressed bytes (the biggest real Croissant documents
+#: are a few MiB; a gzip bomb stops here instead of filling memory).
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+#: Content codings the client asks for and decodes itself (bounded), nothing else.
+ACCEPT_ENCODING = "gzip, deflate"
+
+#: One segment of a Hub repo id: letters, digits, '-', '_', '.', starting and ending with a
+#: letter, digit or '_' (huggingface_hub's grammar, ASCII only).
+_ID_SEGMENT = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
+_REPO_ID_RE = re.compile(rf"^(?:{_ID_SEGMENT}/)?{_ID_SEGMENT}$", re.ASCII)
+
+
+def invalid_repo_id(dataset_id: object) -> str | None:
+    """Why `dataset_id` is not a Hub dataset id (None if it is one).
+
+    Checked before any URL is built from an id the listing sent: a `..` segment would be
+    normalised away by the URL library and fetch another repo's document under this id.
+    """
+    if not isinstance(dataset_id, str):
+        return f"dataset id is not a string ({type(dataset_id).__name__})"
+    if not _REPO_ID_RE.match(dataset_id):
+        return f"dataset id {dataset_id[:200]!r} does not match the Hub's repo id grammar"
+    if ".." in dataset_id or "--" in dataset_id or dataset_id.endswith(".git"):
+        return f"dataset id {dataset_id[:200]!r} contains '..' or '--' or ends with '.git'"
+    return None
 
 
 class HubError(Exception):
@@ -51,6 +78,10 @@ class HubError(Exception):
 
 class HubConfigError(ValueError):
     """A bad client setting (endpoint, expand field, limit)."""
+
+
+class BodyTooLarge(Exception):
+    """An answer whose (decompressed) body exceeds the client's cap."""
 
 
 @dataclass(frozen=True)
@@ -175,15 +206,21 @@ class HubClient:
         concurrency: int = 16,
         retry: RetryPolicy | None = None,
         pacer: RateLimitPacer | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_pause_s: float = DEFAULT_MAX_PAUSE_S,
     ) -> None:
         if concurrency < 1:
             raise HubConfigError(f"concurrency must be >= 1, got {concurrency}")
+        if max_body_bytes < 1024:
+            raise HubConfigError(f"max_body_bytes must be >= 1024, got {max_body_bytes}")
         self.endpoint = resolve_endpoint(endpoint)
         self._origin = urlsplit(self.endpoint)[:2]
         self._token = token or None
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
-        self.pacer = pacer or RateLimitPacer()
+        self.max_body_bytes = max_body_bytes
+        self.max_pause_s = max_pause_s
+        self.pacer = pacer or RateLimitPacer(max_pause_s=max_pause_s)
         self.stats = ClientStats()
         self._session: aiohttp.ClientSession | None = None
         self._semaphore = asyncio.Semaphore(concurrency)
@@ -192,7 +229,11 @@ class HubClient:
         return f"HubClient(endpoint={self.endpoint!r}, token={'set' if self._token else 'unset'})"
 
     async def __aenter__(self) -> HubClient:
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         self._session = aiohttp.ClientSession(
@@ -200,6 +241,8 @@ class HubClient:
             timeout=aiohttp.ClientTimeout(total=self.retry.timeout_s),
             connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
             raise_for_status=False,
+            # Bodies are decompressed here, with a cap (`_read_body`), never by aiohttp unbounded.
+            auto_decompress=False,
         )
         return self
 
@@ -210,7 +253,7 @@ class HubClient:
 
     # -- the one request path -------------------------------------------------------------
 
-    async def _get(self, url: str) -> _Answer:
+    async def _get(self, url: str, expect: type | None = None) -> _Answer:
         """GET with pacing and retries. Returns the last answer; never raises for HTTP statuses.
 
         A 200 must carry a JSON body; a body that does not parse (non-JSON, truncated) is retried
@@ -221,7 +264,7 @@ class HubClient:
         attempts = 0
         while True:
             attempts += 1
-            answer = await self._attempt(url, attempts)
+            answer = await self._attempt(url, attempts, expect)
             status = answer.status
             retryable = (
                 status is None
@@ -236,25 +279,80 @@ class HubClient:
             log.debug("retry %d of %s after %s (sleep %.2fs)", attempts, url, answer.reason, delay)
             await asyncio.sleep(delay)
 
-    async def _attempt(self, url: str, attempt: int) -> _Answer:
+    async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
+        """The body, decompressed, at most `max_body_bytes` (else `BodyTooLarge`)."""
+        cap = self.max_body_bytes
+        coding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+        if coding in ("", "identity"):
+            decoder = None
+        elif coding in ("gzip", "x-gzip"):
+            decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            decoder = zlib.decompressobj(wbits=zlib.MAX_WBITS)
+        else:
+            raise ValueError(f"unsupported Content-Encoding {coding[:50]!r}")
+        out = bytearray()
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            if decoder is None:
+                out += chunk
+            else:
+                data = chunk
+                while data:
+                    out += decoder.decompress(data, cap + 1 - len(out))
+                    data = decoder.unconsumed_tail
+                    if len(out) > cap:
+                        break
+            if len(out) > cap:
+                raise BodyTooLarge(
+                    f"body larger than {cap} bytes (decompressed); raise "
+                    "HF_CROISSANT_MAX_BODY_BYTES if such documents are real"
+                )
+        if decoder is not None:
+            out += decoder.flush()
+            if len(out) > cap:
+                raise BodyTooLarge(f"body larger than {cap} bytes (decompressed)")
+        return bytes(out)
+
+    async def _attempt(self, url: str, attempt: int, expect: type | None = None) -> _Answer:
+        """One request. Whatever the answer holds (size, coding, JSON, headers), the outcome is
+        an `_Answer`: a failure to read, decode or parse it is a reason, never an exception."""
         assert self._session is not None
+        next_url: str | None = None
         async with self._semaphore:
             ticket = await self.pacer.acquire()
             request_time = utc_now_iso()
             self.stats.requests += 1
             try:
                 async with self._session.get(url, allow_redirects=False) as resp:
-                    raw = await resp.read()
                     status = resp.status
                     self.pacer.observe(ticket, resp.headers)
-                    next_link = resp.links.get("next")
-                    next_url = str(next_link["url"]) if next_link else None
-                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                    retry_after = parse_retry_after(
+                        resp.headers.get("Retry-After"), self.max_pause_s
+                    )
+                    raw = await self._read_body(resp)
+                    try:
+                        next_link = resp.links.get("next")
+                        next_url = str(next_link["url"]) if next_link else None
+                    except Exception as exc:  # noqa: BLE001 - a hostile header is data
+                        self.stats.errors["malformed_link"] += 1
+                        reason = (
+                            f"malformed Link header: {type(exc).__name__}: {_trim(str(exc), 200)}"
+                        )
+                        return _Answer(status, None, None, reason, request_time, None, attempt)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 self.pacer.observe(ticket, {})
                 kind = type(exc).__name__
                 self.stats.errors[kind] += 1
                 reason = f"{kind}: {exc}" if str(exc) else kind
+                return _Answer(None, None, None, _trim(reason), request_time, None, attempt)
+            except BodyTooLarge as exc:
+                self.stats.errors["body_too_large"] += 1
+                return _Answer(None, None, None, str(exc), request_time, None, attempt)
+            except Exception as exc:  # noqa: BLE001 - decoding a stranger's answer
+                self.pacer.observe(ticket, {})
+                kind = type(exc).__name__
+                self.stats.errors[kind] += 1
+                reason = f"unreadable answer: {kind}: {_trim(str(exc), 300)}"
                 return _Answer(None, None, None, reason, request_time, None, attempt)
         self.stats.by_status[status] += 1
         self.stats.bytes_received += len(raw)
@@ -267,9 +365,31 @@ class HubClient:
             return _Answer(status, text, None, _trim(text), request_time, None, attempt)
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError, MemoryError) as exc:
+            # RecursionError: a body nested too deeply for the decoder (a few bytes per level).
             self.stats.errors["malformed_json"] += 1
-            reason = f"malformed JSON body ({exc}); starts with {_trim(text, 200)!r}"
+            reason = (
+                f"malformed JSON body ({type(exc).__name__}: {_trim(str(exc), 200)}); "
+                f"starts with {_trim(text, 200)!r}"
+            )
+            return _Answer(status, text, None, reason, request_time, next_url, attempt)
+        if expect is not None and not isinstance(data, expect):
+            self.stats.errors["unexpected_json"] += 1
+            reason = (
+                f"HTTP 200 but the body is a JSON {type(data).__name__}, not a "
+                f"{'list' if expect is list else 'object'}: starts with {_trim(text, 200)!r}"
+            )
+            return _Answer(status, text, None, reason, request_time, next_url, attempt)
+        if expect is list and not all(
+            isinstance(item, dict) and isinstance(item.get("id"), str) for item in data
+        ):
+            # a listing page is a list of objects with a string id; anything else is a bad
+            # answer (a proxy's, a truncated cache entry), retried like one
+            self.stats.errors["unexpected_json"] += 1
+            reason = (
+                "HTTP 200 but the body is not a JSON list of objects with a string 'id': "
+                f"starts with {_trim(text, 200)!r}"
+            )
             return _Answer(status, text, None, reason, request_time, next_url, attempt)
         return _Answer(status, text, data, None, request_time, next_url, attempt)
 
@@ -283,7 +403,13 @@ class HubClient:
 
     def _check_next_url(self, next_url: str) -> str:
         """The token must only ever go to the configured endpoint, whatever a Link header says."""
-        if urlsplit(next_url)[:2] != self._origin:
+        try:
+            origin = urlsplit(next_url)[:2]
+        except ValueError as exc:
+            raise HubError(
+                f"malformed Link rel=next URL {next_url[:300]!r}: {exc}", url=""
+            ) from None
+        if origin != self._origin:
             raise HubError(
                 f"refusing to follow Link rel=next to another origin: {next_url!r} "
                 f"(HF_ENDPOINT is {self.endpoint!r})",
@@ -292,7 +418,7 @@ class HubClient:
         return next_url
 
     async def fetch_listing_page(self, url: str) -> ListingPage:
-        answer = await self._get(url)
+        answer = await self._get(url, expect=list)
         if answer.status != 200 or answer.reason is not None:
             raise HubError(
                 f"GET {url} failed after {answer.attempts} attempt(s): "
@@ -319,32 +445,56 @@ class HubClient:
         limit: int = 1000,
         start_url: str | None = None,
         seen: set[str] | None = None,
+        max_pages: int | None = None,
     ) -> AsyncIterator[ListingPage]:
         """Yield pages until the Hub gives no `rel="next"`; items already in `seen` are dropped.
 
         Pass `start_url` (a stored `next_url`) and the ids already kept to resume a listing.
         The next page is requested as soon as its URL is known, so the Hub prepares it while the
         caller processes this one (one request ahead, never more: the cursor is sequential).
+
+        A cursor that loops is refused (`HubError`): a next URL already visited, a page with a
+        next link that adds no new id, or more than `max_pages` pages.
         """
         url = self._check_next_url(start_url) if start_url else self.listing_url(expand, limit)
         seen = set() if seen is None else seen
+        visited = {url}
+        pages = 0
         pending: asyncio.Task[ListingPage] | None = asyncio.ensure_future(
             self.fetch_listing_page(url)
         )
         try:
             while pending is not None:
                 page = await pending
-                pending = (
-                    asyncio.ensure_future(self.fetch_listing_page(page.next_url))
-                    if page.next_url
-                    else None
-                )
+                pending = None
+                pages += 1
                 fresh = []
                 for item in page.items:
                     if item["id"] not in seen:
                         seen.add(item["id"])
                         fresh.append(item)
                 page.items = fresh
+                if page.next_url is not None:
+                    if page.next_url in visited:
+                        raise HubError(
+                            f"the listing loops: page {pages} ({page.url}) links back to an "
+                            f"already visited page {page.next_url!r}; stopped",
+                            url=page.url,
+                        )
+                    if not fresh:
+                        raise HubError(
+                            f"the listing loops: page {pages} ({page.url}) adds no new dataset "
+                            f"id but links to another page; stopped",
+                            url=page.url,
+                        )
+                    if max_pages is not None and pages >= max_pages:
+                        raise HubError(
+                            f"the listing exceeds {max_pages} pages (derived from the previous "
+                            f"day's count); stopped at {page.url}",
+                            url=page.url,
+                        )
+                    visited.add(page.next_url)
+                    pending = asyncio.ensure_future(self.fetch_listing_page(page.next_url))
                 yield page
         finally:
             if pending is not None and not pending.done():
@@ -355,21 +505,42 @@ class HubClient:
     # -- croissant ------------------------------------------------------------------------
 
     def croissant_url(self, dataset_id: str) -> str:
+        problem = invalid_repo_id(dataset_id)
+        if problem:
+            raise HubConfigError(problem)
         return f"{self.endpoint}/api/datasets/{quote(dataset_id, safe='/')}/croissant"
 
     async def fetch_croissant(self, dataset_id: str) -> CroissantResponse:
-        """The document or the Hub's answer for one dataset; never raises for HTTP outcomes."""
-        answer = await self._get(self.croissant_url(dataset_id))
-        if answer.status == 200 and answer.reason is None:
+        """The document or the Hub's answer for one dataset; never raises for HTTP outcomes.
+
+        `status` None means no usable answer: no HTTP answer at all, a 200 whose body is not a
+        JSON object (an HTML error page, a truncated or hostile body), or an id that is not a
+        Hub repo id (no request is made). `reason` says which; such rows are fetched again.
+        """
+        problem = invalid_repo_id(dataset_id)
+        if problem:
+            return CroissantResponse(
+                dataset=dataset_id,
+                status=None,
+                body=None,
+                reason=f"not requested: {problem}",
+                request_time=utc_now_iso(),
+                attempts=0,
+            )
+        answer = await self._get(self.croissant_url(dataset_id), expect=dict)
+        status = answer.status
+        if status == 200 and answer.reason is None and isinstance(answer.data, dict):
             body, reason = answer.text, None
         else:
             body = None
             reason = answer.reason
-            if answer.status is None or answer.status in RETRY_STATUSES or answer.status == 200:
+            if status is None or status in RETRY_STATUSES or status == 200:
                 reason = f"gave up after {answer.attempts} attempt(s): {reason}"
+            if status == 200:
+                status = None  # no usable document: fetched again, never counted as available
         return CroissantResponse(
             dataset=dataset_id,
-            status=answer.status,
+            status=status,
             body=body,
             reason=reason,
             request_time=answer.request_time,

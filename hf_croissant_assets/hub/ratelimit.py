@@ -18,8 +18,23 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
-_PARAM = re.compile(r"\b([a-z])=([0-9]+(?:\.[0-9]+)?)")
+# At most 30 digits: a value with hundreds of digits is refused, not turned into inf.
+_PARAM = re.compile(r"\b([a-z])=([0-9]{1,30}(?:\.[0-9]{1,30})?)(?![0-9])")
+
+#: Longest pause any header can impose (a window reset, a Retry-After): the Hub's windows are
+#: minutes long; a header asking for a day or a year is clamped to this.
+DEFAULT_MAX_PAUSE_S = 900.0
+#: Largest request count a header may announce (remaining, quota).
+MAX_COUNT = 1_000_000_000
+
+
+def _clamp(value: float | None, low: float, high: float) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return min(max(value, low), high)
 
 
 @dataclass(frozen=True)
@@ -32,21 +47,26 @@ class RateLimitState:
     window: float | None
 
 
-def parse_ratelimit_headers(headers: Mapping[str, str]) -> RateLimitState:
+def parse_ratelimit_headers(
+    headers: Mapping[str, str], max_pause_s: float = DEFAULT_MAX_PAUSE_S
+) -> RateLimitState:
     """Read `RateLimit: "api";r=489;t=189` and `RateLimit-Policy: "fixed window";"api";q=1000;w=300`.
 
     Missing or malformed headers give `None` fields; they never raise (the headers are untrusted).
+    Every number is clamped to a sane range: counts to [0, 1e9], `t` and `w` to `max_pause_s`.
     """
 
-    def params(value: str | None) -> dict[str, float]:
-        if not value:
+    def params(value: object) -> dict[str, float]:
+        if not isinstance(value, str) or not value or len(value) > 1000:
             return {}
         return {k: float(v) for k, v in _PARAM.findall(value)}
 
     rl = params(headers.get("RateLimit"))
     policy = params(headers.get("RateLimit-Policy"))
-    r, t = rl.get("r"), rl.get("t")
-    q, w = policy.get("q"), policy.get("w")
+    r = _clamp(rl.get("r"), 0, MAX_COUNT)
+    t = _clamp(rl.get("t"), 0, max_pause_s)
+    q = _clamp(policy.get("q"), 0, MAX_COUNT)
+    w = _clamp(policy.get("w"), 0, max_pause_s)
     return RateLimitState(
         remaining=int(r) if r is not None else None,
         reset_in=t,
@@ -55,15 +75,25 @@ def parse_ratelimit_headers(headers: Mapping[str, str]) -> RateLimitState:
     )
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """`Retry-After` in seconds (the Hub sends delta-seconds; an HTTP date is ignored)."""
-    if not value:
+def parse_retry_after(
+    value: str | None, max_pause_s: float = DEFAULT_MAX_PAUSE_S, now: datetime | None = None
+) -> float | None:
+    """`Retry-After` in seconds: delta-seconds or an HTTP date, clamped to [0, max_pause_s]."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
         return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    text = value.strip()
+    seconds: float | None
+    if re.fullmatch(r"[0-9]{1,30}(?:\.[0-9]{1,30})?", text):
+        seconds = float(text)
+    else:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return _clamp(seconds, 0.0, max_pause_s)
 
 
 class RateLimitPacer:
@@ -82,8 +112,10 @@ class RateLimitPacer:
         clock: Callable[[], float] = time.monotonic,
         safety: float = 0.0,
         reset_margin: float = 0.05,
+        max_pause_s: float = DEFAULT_MAX_PAUSE_S,
     ) -> None:
         self._clock = clock
+        self.max_pause_s = max_pause_s
         self._safety = safety  # requests to leave unspent per window (another client's share)
         self._reset_margin = reset_margin
         self._lock = asyncio.Lock()
@@ -145,7 +177,7 @@ class RateLimitPacer:
 
     def observe(self, ticket: int, headers: Mapping[str, str]) -> RateLimitState:
         """Update the estimate from a response's headers (any status, 429 included)."""
-        state = parse_ratelimit_headers(headers)
+        state = parse_ratelimit_headers(headers, self.max_pause_s)
         now = self._clock()
         self._probe_in_flight = False
         if state.remaining is None or state.reset_in is None:
@@ -177,7 +209,7 @@ class RateLimitPacer:
         now = self._clock()
         if delay is None:
             delay = (self._reset_at - now) if self._reset_at else 1.0
-        delay = max(delay, 0.0) + random.uniform(0.0, 0.25)  # noqa: S311 - jitter
+        delay = min(max(delay, 0.0), self.max_pause_s) + random.uniform(0.0, 0.25)  # noqa: S311
         self._paused_until = max(self._paused_until, now + delay)
         self._remaining = 0.0
         self._probe_in_flight = False

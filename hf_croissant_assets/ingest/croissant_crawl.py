@@ -29,7 +29,7 @@ import pyarrow as pa
 from hf_croissant_assets.curate.listing_rows import parse_timestamp
 from hf_croissant_assets.hub.client import CroissantResponse, HubClient
 from hf_croissant_assets.ingest.plan import Plan, assemble_day, plan_day
-from hf_croissant_assets.lake.store import LakeStore, WriteResult
+from hf_croissant_assets.lake.store import LakeStore, WriteResult, validate_date
 from hf_croissant_assets.schema import CROISSANT_RECORDS
 from hf_croissant_assets.settings import DEFAULT_REFRESH_DAYS
 
@@ -125,11 +125,35 @@ class _Journal:
             self._file = None
 
 
+def _private_dir(path: str) -> str:
+    """Create `path` (mode 0700) if needed and make sure it is ours: a real directory, owned by
+    this user, not readable by others, not a symlink planted by someone else."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    info = os.lstat(path)
+    import stat
+
+    if (
+        not stat.S_ISDIR(info.st_mode)
+        or (hasattr(os, "getuid") and info.st_uid != os.getuid())
+        or info.st_mode & 0o077
+    ):
+        raise PermissionError(
+            f"{path} is not a private directory of this user (a symlink, another owner or "
+            "open permissions): refusing to keep the journal there; remove it or set TMPDIR"
+        )
+    return path
+
+
 def journal_dir(store: LakeStore, date: str) -> str:
+    """Where the journal of day `date` lives: beside the staged batches on a local lake; on an
+    S3 lake (no append) in a private per-user directory of the local disk."""
     if not store.is_s3:
         return store.staging_dir(STAGING, date)
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    base = _private_dir(os.path.join(tempfile.gettempdir(), f"hf_croissant_journal-{user}"))
     key = hashlib.sha256(store.uri.encode()).hexdigest()[:16]
-    return os.path.join(tempfile.gettempdir(), "hf_croissant_journal", key, f"date={date}")
+    path = _private_dir(os.path.join(base, key))
+    return _private_dir(os.path.join(path, f"date={validate_date(date)}"))
 
 
 def _rows_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -229,10 +253,20 @@ async def fetch_planned(
         i, cursor = cursor, cursor + 1
         return i
 
+    deadline = None if budget.max_duration_s is None else started + budget.max_duration_s
+
     async def worker() -> None:
-        nonlocal fetched, next_log
+        nonlocal fetched, next_log, stopped_by
         while (i := take()) is not None:
-            resp = await client.fetch_croissant(ids[i])
+            # The deadline holds during waits too (a paced slot, a Retry-After, a slow answer):
+            # a request still waiting at the deadline is abandoned, its dataset carried forward.
+            try:
+                left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+                async with asyncio.timeout(left):
+                    resp = await client.fetch_croissant(ids[i])
+            except TimeoutError:
+                stopped_by = stopped_by or f"max_duration_s ({budget.max_duration_s:g})"
+                return
             row = response_row(resp, shas[i], lms[i])
             async with lock:
                 journal.append(row)
@@ -244,10 +278,17 @@ async def fetch_planned(
                 now = time.monotonic()
                 if now >= next_log:
                     next_log = now + progress_every_s
-                    rate = fetched / (now - started)
                     logger.info(
-                        f"croissant {plan.date}: {fetched}/{total} fetched ({rate:.1f}/s), "
-                        f"statuses {dict(statuses)}, pacing {client.pacer.snapshot()}"
+                        _progress_line(
+                            plan.date,
+                            fetched,
+                            total,
+                            now - started,
+                            client,
+                            budget,
+                            len(already),
+                            statuses,
+                        )
                     )
 
     try:
@@ -258,6 +299,38 @@ async def fetch_planned(
         journal.close()
     journal.discard()
     return fetched, statuses, stopped_by
+
+
+def _progress_line(
+    date: str,
+    fetched: int,
+    total: int,
+    elapsed_s: float,
+    client: HubClient,
+    budget: Budget,
+    already: int,
+    statuses: Counter,
+) -> str:
+    """One progress line: done/total, rate, retries, 429s, ETA (to the end of the plan or of the
+    run's budget, whichever comes first)."""
+    rate = fetched / elapsed_s if elapsed_s > 0 else 0.0
+    limit = budget.limit(client.pacer.quota, client.pacer.window)
+    goal = total if limit is None else max(0, min(total, limit - already))
+    left = max(0, goal - fetched)
+    if rate > 0:
+        eta_s = int(left / rate)
+        eta = (
+            f"{eta_s // 3600}h{eta_s % 3600 // 60:02d}m"
+            if eta_s >= 3600
+            else f"{eta_s // 60}m{eta_s % 60:02d}s"
+        )
+    else:
+        eta = "unknown"
+    stats = client.stats
+    return (
+        f"croissant {date}: {fetched:,}/{goal:,} fetched, {rate:.1f}/s, {stats.retries} retries, "
+        f"{stats.rate_limited} x 429, ETA {eta}; statuses {dict(statuses)}"
+    )
 
 
 def _staged_tables(store: LakeStore, date: str) -> Iterator[pa.Table]:
@@ -273,12 +346,24 @@ async def crawl_croissant(
     budget: Budget | None = None,
     refresh_after_days: float = DEFAULT_REFRESH_DAYS,
     batch_size: int = 1000,
+    tolerance: float = 0.2,
     logger: logging.Logger | Any = log,
+    recheck_unavailable_days: float = 3.0,
+    progress_every_s: float = 30.0,
 ) -> CrawlResult:
-    """Plan, fetch (resuming staged progress), then publish the day's complete records."""
+    """Plan, fetch (resuming staged progress), then publish the day's complete records.
+
+    The plan's base is the newest trustworthy snapshot: day `date` itself when it is already
+    complete, so a same-day re-run fetches only what failed (`plan.trustworthy_base`)."""
     started = time.monotonic()
     budget = budget or Budget()
-    plan = plan_day(store, date, refresh_after_days=refresh_after_days)
+    plan = plan_day(
+        store,
+        date,
+        refresh_after_days=refresh_after_days,
+        recheck_unavailable_days=recheck_unavailable_days,
+        tolerance=tolerance,
+    )
     logger.info(
         f"croissant {date}: {plan.listed} listed, previous snapshot {plan.previous_date}, "
         f"candidates {plan.counts}"
@@ -291,7 +376,14 @@ async def crawl_croissant(
             f"({recovered} recovered from a journal)"
         )
     fetched, _, stopped_by = await fetch_planned(
-        client, store, plan, budget=budget, already=already, batch_size=batch_size, logger=logger
+        client,
+        store,
+        plan,
+        budget=budget,
+        already=already,
+        batch_size=batch_size,
+        logger=logger,
+        progress_every_s=progress_every_s,
     )
     if stopped_by:
         logger.warning(

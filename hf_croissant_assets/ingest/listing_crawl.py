@@ -20,10 +20,55 @@ from hf_croissant_assets.curate.listing_rows import raw_listing_table
 from hf_croissant_assets.hub.client import HubClient
 from hf_croissant_assets.lake.store import LakeStore, WriteResult
 from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING
+from hf_croissant_assets.settings import env_name
 
 log = logging.getLogger(__name__)
 
 STAGING = "listing"
+#: Page cap of a listing with no earlier day to compare with (5M datasets at 1,000 a page).
+DEFAULT_MAX_PAGES = 5000
+
+
+class ListingRefused(RuntimeError):
+    """Today's listing is not plausible (empty, or far smaller than the previous day's): it is
+    not written, so it can never become the base of a carry-forward."""
+
+
+def max_pages_for(previous_rows: int | None, limit: int = 1000) -> int:
+    """The page cap: twice the previous day's page count plus slack (or a generous default)."""
+    if not previous_rows:
+        return DEFAULT_MAX_PAGES
+    return 2 * (previous_rows // limit + 1) + 100
+
+
+def previous_listing_rows(store: LakeStore, date: str) -> tuple[str | None, int | None]:
+    previous = store.newest_before("raw_listing", date)
+    return previous, (store.num_rows("raw_listing", previous) if previous else None)
+
+
+def check_listing_size(
+    store: LakeStore, date: str, rows: int, tolerance: float, override: bool = False
+) -> None:
+    """Refuse (before it is written) a listing that is empty or shrank beyond `tolerance` below
+    the newest earlier day's; `override` accepts a real mass deletion."""
+    previous, previous_rows = previous_listing_rows(store, date)
+    if rows == 0:
+        raise ListingRefused(
+            f"listing {date}: the Hub listed 0 datasets; refused (nothing written, the "
+            f"previous data is untouched). An empty listing is a Hub or proxy failure: run again "
+            f"later."
+        )
+    if previous_rows is None or override:
+        return
+    floor = previous_rows * (1 - tolerance)
+    if rows < floor:
+        raise ListingRefused(
+            f"listing {date}: {rows} datasets vs {previous_rows} on {previous} (a drop of "
+            f"{(previous_rows - rows) / previous_rows:.1%}, tolerated {tolerance:.0%}); refused, "
+            f"nothing written, the previous data is untouched. A truncated listing would make "
+            f"every dropped dataset disappear and be re-fetched later. If the Hub really "
+            f"deleted that many datasets, run once with {env_name('listing_shrink_override')}=true."
+        )
 
 
 @dataclass
@@ -31,6 +76,7 @@ class ListingResult:
     rows: int
     pages: int
     resumed_from_page: int
+    excluded_private: int = 0
     client_stats: dict[str, Any] = field(default_factory=dict)
     write: WriteResult | None = None
 
@@ -50,13 +96,19 @@ async def crawl_listing(
     *,
     expand: Iterable[str] = LISTING_EXPAND,
     checkpoint_pages: int = 25,
+    include_private: bool = False,
+    max_pages: int | None = None,
     logger: logging.Logger | Any = log,
 ) -> ListingResult:
     """List every dataset into `_staging/listing/date=D/`, resuming from what is staged there.
 
     Publishing the staged pages as the raw partition is a separate step (`snapshot_listing`, or
-    the asset's IO manager), so a failure while writing never loses the crawl.
+    the asset's IO manager), so a failure while writing never loses the crawl. Private datasets
+    (listed to a token holder) are dropped here, before anything is stored, unless
+    `include_private`. `max_pages` defaults to a cap derived from the previous day's count.
     """
+    if max_pages is None:
+        max_pages = max_pages_for(previous_listing_rows(store, date)[1])
     expand = tuple(expand)
     state = store.read_state(STAGING, date) or {}
     seen, batches = _staged_ids(store, date)
@@ -72,13 +124,20 @@ async def crawl_listing(
         logger.info(f"restarting the {date} listing; {len(seen)} checkpointed datasets kept")
 
     pages = pages_before
+    excluded = 0
     buffer: list[pa.Table] = []
     started = time.monotonic()
     if not done:
-        async for page in client.iter_listing(expand, start_url=start_url, seen=seen):
+        async for page in client.iter_listing(
+            expand, start_url=start_url, seen=seen, max_pages=max_pages - pages_before
+        ):
             pages += 1
-            if page.items:
-                buffer.append(raw_listing_table(page.items, page.request_time))
+            items = page.items
+            if not include_private:
+                items = [item for item in items if item.get("private") is not True]
+                excluded += len(page.items) - len(items)
+            if items:
+                buffer.append(raw_listing_table(items, page.request_time))
             last = page.next_url is None
             if buffer and (pages % checkpoint_pages == 0 or last):
                 store.write_staging_table(
@@ -106,11 +165,13 @@ async def crawl_listing(
         store.read_staging_file(path, columns=["id"]).num_rows
         for path in store.staging_files(STAGING, date)
     )
-    logger.info(f"listing {date}: {rows} datasets in {pages} pages, staged")
+    private_note = f" ({excluded} private datasets excluded)" if excluded else ""
+    logger.info(f"listing {date}: {rows} datasets in {pages} pages, staged{private_note}")
     return ListingResult(
         rows=rows,
         pages=pages,
         resumed_from_page=pages_before,
+        excluded_private=excluded,
         client_stats=client.stats.as_dict(),
     )
 
@@ -125,13 +186,31 @@ def clear_staging(store: LakeStore, date: str) -> None:
     store.clear_staging(STAGING, date)
 
 
-async def snapshot_listing(
-    client: HubClient, store: LakeStore, date: str, **kwargs: Any
-) -> ListingResult:
-    """Crawl and publish `<lake>/_raw/listing/date=D/` (the asset does the same via its IO manager)."""
-    result = await crawl_listing(client, store, date, **kwargs)
+def publish_listing(
+    store: LakeStore, date: str, rows: int, *, tolerance: float = 0.2, override: bool = False
+) -> WriteResult:
+    """Write the staged listing as `<lake>/_raw/listing/date=D/` once its size is plausible."""
+    try:
+        check_listing_size(store, date, rows, tolerance, override)
+    except ListingRefused:
+        clear_staging(store, date)  # the next run lists afresh instead of re-reading this one
+        raise
     with store.writer("raw_listing", date, RAW_LISTING) as writer:
         writer.write(staged_batches(store, date))
     clear_staging(store, date)
-    result.write = writer.result
+    return writer.result
+
+
+async def snapshot_listing(
+    client: HubClient,
+    store: LakeStore,
+    date: str,
+    *,
+    tolerance: float = 0.2,
+    override: bool = False,
+    **kwargs: Any,
+) -> ListingResult:
+    """Crawl and publish `<lake>/_raw/listing/date=D/` (the asset does the same)."""
+    result = await crawl_listing(client, store, date, **kwargs)
+    result.write = publish_listing(store, date, result.rows, tolerance=tolerance, override=override)
     return result

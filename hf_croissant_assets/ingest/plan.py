@@ -5,7 +5,10 @@ A full crawl is ~500k requests (~33 h on a free token), so each day fetches, in 
 0. datasets never fetched (no earlier row, or a row with null status),
 1. datasets whose `sha` or `lastModified` differ from those recorded when their document was
    fetched, and documents whose last fetch failed transiently (429/5xx/no answer),
-2. the stalest documents older than `refresh_after_days`, oldest first,
+2. datasets whose last answer was 400 ("not available": the Hub is still converting) and that
+   were created or modified within `recheck_unavailable_days` of the day, so a Croissant that
+   appears is seen the next day instead of when the 400 goes stale,
+3. the stalest documents older than `refresh_after_days`, oldest first,
 
 up to the run's budget. Every other listed dataset keeps its row from the newest earlier snapshot
 (not necessarily yesterday), with its original `request_time`; a dataset never fetched gets a row
@@ -20,6 +23,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -33,7 +37,14 @@ from hf_croissant_assets.settings import DEFAULT_REFRESH_DAYS
 log = logging.getLogger(__name__)
 
 TRANSIENT_STATUSES = tuple(sorted(RETRY_STATUSES))
-PRIORITY_NAMES = {0: "never_fetched", 1: "changed_or_failed", 2: "stale"}
+PRIORITY_NAMES = {
+    0: "never_fetched",
+    1: "changed_or_failed",
+    2: "recently_unavailable",
+    3: "stale",
+}
+#: The Croissant endpoint's answer while the Hub has not converted a dataset yet.
+NOT_AVAILABLE_STATUS = 400
 
 
 @dataclass
@@ -58,7 +69,8 @@ def _frame(table: pa.Table) -> pl.DataFrame:
 
 
 def read_listing(store: LakeStore, date: str) -> pl.DataFrame:
-    """Today's listed datasets with the repo's `sha` and `lastModified`, one row per id."""
+    """Today's listed datasets with the repo's `sha`, `lastModified` and `createdAt`, one row
+    per id."""
     raw = _frame(store.read_table("raw_listing", date, columns=["id", "item"]))
     return raw.select(
         pl.col("id").alias("dataset"),
@@ -67,12 +79,17 @@ def read_listing(store: LakeStore, date: str) -> pl.DataFrame:
         .str.json_path_match("$.lastModified")
         .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
         .alias("last_modified"),
+        pl.col("item")
+        .str.json_path_match("$.createdAt")
+        .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
+        .alias("created_at"),
     ).unique("dataset", keep="first", maintain_order=True)
 
 
 def read_previous(store: LakeStore, previous_date: str | None) -> pl.DataFrame:
     """The newest earlier snapshot's bookkeeping columns (not the documents: they stay on disk)."""
     columns = ["dataset", "request_time", "status", "sha", "last_modified"]
+    # (a row with a null status is pending or failed without a usable answer: priority 0)
     if previous_date is None:
         return pl.DataFrame(
             schema={
@@ -87,18 +104,51 @@ def read_previous(store: LakeStore, previous_date: str | None) -> pl.DataFrame:
     return _frame(table).unique("dataset", keep="first")
 
 
+def trustworthy_base(
+    store: LakeStore, date: str, tolerance: float = 0.2, logger: logging.Logger | Any = log
+) -> str | None:
+    """The newest `croissant_records` snapshot fit to plan day `date` from.
+
+    Day `date` itself when it is already complete (a same-day re-run then fetches only what
+    failed), else the newest earlier one. A snapshot that is empty or that holds fewer rows
+    than (1 - tolerance) times the next older non-empty one is skipped: a truncated day must
+    never become the base, or every dataset it lost would be re-fetched as new.
+    """
+    candidates = [d for d in store.dates("croissant_records") if d <= date]
+    rows = {d: store.num_rows("croissant_records", d) for d in candidates[-30:]}
+    days = sorted(rows, reverse=True)
+    for i, day in enumerate(days):
+        older = next((rows[o] for o in days[i + 1 :] if rows[o] > 0), None)
+        if rows[day] == 0:
+            logger.warning(f"croissant {date}: snapshot {day} is empty; not used as the base")
+            continue
+        if older is not None and rows[day] < older * (1 - tolerance):
+            logger.warning(
+                f"croissant {date}: snapshot {day} has {rows[day]} rows vs {older} before it; "
+                "not used as the base"
+            )
+            continue
+        return day
+    return None
+
+
 def plan_day(
     store: LakeStore,
     date: str,
     *,
     refresh_after_days: float = DEFAULT_REFRESH_DAYS,
+    recheck_unavailable_days: float = 3.0,
     now: datetime | None = None,
+    tolerance: float = 0.2,
 ) -> Plan:
     listing = read_listing(store, date)
-    previous_date = store.newest_before("croissant_records", date)
+    previous_date = trustworthy_base(store, date, tolerance)
     previous = read_previous(store, previous_date)
     now = now or datetime.now(UTC)
     stale_before = (now - timedelta(days=refresh_after_days)).isoformat().replace("+00:00", "Z")
+    # "Recent" is relative to the end of the day being produced, not the wall clock.
+    day_end = datetime.fromisoformat(date).replace(tzinfo=UTC) + timedelta(days=1)
+    recent_since = day_end - timedelta(days=recheck_unavailable_days)
 
     previous = previous.with_columns(pl.lit(True).alias("_in_previous"))
     joined = listing.join(previous, on="dataset", how="left", suffix="_prev")
@@ -111,8 +161,13 @@ def plan_day(
             | pl.col("status").is_in(TRANSIENT_STATUSES)
         )
         .then(1)
-        .when(pl.col("request_time") < stale_before)
+        .when(
+            (pl.col("status") == NOT_AVAILABLE_STATUS)
+            & ((pl.col("created_at") >= recent_since) | (pl.col("last_modified") >= recent_since))
+        )
         .then(2)
+        .when(pl.col("request_time") < stale_before)
+        .then(3)
         .otherwise(None)
         .alias("priority")
     )

@@ -1,7 +1,7 @@
 """The lake: partitioned parquet on a local folder or S3 (`store`), and analyst access (`access`).
 
 ``from hf_croissant_assets import lake`` then ``lake.read(...)``, ``lake.scan(...)``,
-``lake.sql(...)``, ``lake.dates(...)``, ``lake.connect()`` — see `access`.
+``lake.sql(...)``, ``lake.dates(...)``, ``lake.connect()``, ``lake.history("owner/name")`` — see `access`.
 
 The names are loaded on first use (PEP 562): importing this package stays light (no polars,
 DuckDB or Dagster), and the pipeline's own ``import hf_croissant_assets.lake.store`` does not
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
         dataset,
         dates,
         get_store,
+        history,
+        history_events,
         read,
         scan,
         sql,
@@ -34,6 +36,8 @@ __all__ = [
     "dataset",
     "dates",
     "get_store",
+    "history",
+    "history_events",
     "read",
     "scan",
     "sql",

@@ -56,6 +56,8 @@ __all__ = [
     "dataset",
     "dates",
     "get_store",
+    "history",
+    "history_events",
     "read",
     "scan",
     "sql",
@@ -277,6 +279,112 @@ def scan(table: str, date: DateArg = None, *, lake: LakeArg = None) -> pl.LazyFr
     import polars as pl
 
     return pl.scan_pyarrow_dataset(dataset(table, date, lake=lake))
+
+
+# -- one dataset over time -------------------------------------------------------------------
+
+#: What `history` reports of a dataset per snapshot, from `hf_datasets`.
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "downloads",
+    "likes",
+    "license",
+    "gated",
+    "disabled",
+    "sha",
+    "last_modified",
+)
+#: And from `hf_croissant` (never the document itself: a history reads one row group per day).
+HISTORY_CROISSANT_COLUMNS: dict[str, str] = {
+    "status": "croissant_status",
+    "request_time": "croissant_fetched",
+}
+
+
+def _range_files(s: LakeStore, table: str, start: DateArg, end: DateArg) -> dict[str, str]:
+    """{day: path} of `table`'s partitions within [start, end] (either bound may be None)."""
+    lo, hi = _day(start), _day(end)
+    for name, value in (("start", lo), ("end", hi)):
+        if value == "latest":
+            raise ValueError(f"{name}='latest' is not a range bound; give a day or None")
+    files = _part_files(s, table)
+    return {d: p for d, p in files.items() if (lo is None or d >= lo) and (hi is None or d <= hi)}
+
+
+def _dataset_id(dataset: str) -> str:
+    if not isinstance(dataset, str) or not dataset.strip() or len(dataset) > 300:
+        raise ValueError(f"dataset={dataset!r} is not a dataset id such as 'owner/name'")
+    return dataset.strip()
+
+
+def _lookup(s: LakeStore, table: str, files: dict[str, str], dataset: str, columns: list[str]):
+    """The rows of `dataset` in these day files: pyarrow skips every row group whose min/max
+    statistics exclude the id (the files are sorted by `dataset`), so each day costs its footer
+    and one row group of the requested columns."""
+    data = _files_dataset(s, table, list(files.values()))
+    return data.to_table(columns=[*columns, "date"], filter=ds.field("dataset") == dataset)
+
+
+def history(
+    dataset: str,
+    start: DateArg = None,
+    end: DateArg = None,
+    *,
+    lake: LakeArg = None,
+) -> pl.DataFrame:
+    """One dataset's timeline: a row per snapshot day (within [start, end], default all) on
+    which it was listed, oldest first.
+
+    Columns: `date`, then `HISTORY_COLUMNS` from `hf_datasets` (downloads, likes, license, gated,
+    disabled, sha, last_modified), `croissant_status` and `croissant_fetched` from
+    `hf_croissant`, and `changes`: the kinds of that day's `hf_dataset_changes` events (see
+    `history_events` for their before/after values). A day the dataset was not listed has no
+    row (its `deleted` / `created` events say when). Works the same on a local and an S3 lake.
+    """
+    import polars as pl
+
+    s = get_store(lake)
+    dataset = _dataset_id(dataset)
+    listing = pl.from_arrow(
+        _lookup(s, "hf_datasets", _range_files(s, "hf_datasets", start, end), dataset,
+                list(HISTORY_COLUMNS))
+    )  # fmt: skip
+    croissant = pl.from_arrow(
+        _lookup(s, "hf_croissant", _range_files(s, "hf_croissant", start, end), dataset,
+                list(HISTORY_CROISSANT_COLUMNS))
+    )  # fmt: skip
+    assert isinstance(listing, pl.DataFrame) and isinstance(croissant, pl.DataFrame)
+    croissant = croissant.rename(HISTORY_CROISSANT_COLUMNS)
+    events = history_events(dataset, start, end, lake=s)
+    kinds = events.group_by("date").agg(pl.col("change").alias("changes"))
+    frame = (
+        listing.unique("date", keep="first")
+        .join(croissant.unique("date", keep="first"), on="date", how="left")
+        .join(kinds, on="date", how="left")
+        .with_columns(pl.col("changes").fill_null(pl.lit([], pl.List(pl.String))))
+        .sort("date")
+    )
+    return frame.select("date", *HISTORY_COLUMNS, *HISTORY_CROISSANT_COLUMNS.values(), "changes")
+
+
+def history_events(
+    dataset: str,
+    start: DateArg = None,
+    end: DateArg = None,
+    *,
+    lake: LakeArg = None,
+) -> pl.DataFrame:
+    """Every `hf_dataset_changes` event of one dataset within [start, end] (default all days):
+    columns `date`, `change`, `before`, `after`, `previous_date`, oldest first."""
+    import polars as pl
+
+    s = get_store(lake)
+    dataset = _dataset_id(dataset)
+    files = _range_files(s, "hf_dataset_changes", start, end)
+    table = _lookup(s, "hf_dataset_changes", files, dataset,
+                    ["change", "before", "after", "previous_date"])  # fmt: skip
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.select("date", "change", "before", "after", "previous_date").sort("date", "change")
 
 
 # -- DuckDB -------------------------------------------------------------------------------------

@@ -9,6 +9,13 @@ Layout::
     <lake>/_staging/<name>/date=D/...                   resumable progress, removed on success
     <lake>/_staging/_tmp/...                             files being written
 
+Tables with a `sort_key` in the registry (`schema.LAKE_DATASETS`) are written sorted by it, in
+row groups of `ROW_GROUP_ROWS` rows: each row group then covers a disjoint range of ids and its
+parquet min/max statistics let DuckDB, pyarrow and Athena skip every other row group, so looking
+up one dataset reads one row group per day instead of the whole file. The rows are spooled to a
+local temporary file first and sorted by DuckDB (which spills to disk beyond its memory limit),
+so sorting a day never needs the day in memory.
+
 A partition is replaced atomically: the file is written completely under `_staging/_tmp/` and then
 moved onto its key (a rename locally; a server-side copy on S3, where a PUT or copy becomes visible
 whole). A reader sees the old complete partition or the new one, never half a file.
@@ -21,6 +28,8 @@ import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -39,6 +48,12 @@ log = logging.getLogger(__name__)
 
 PART_FILE = "part-0.parquet"
 COMPRESSION = "zstd"
+#: Rows per row group of a sorted partition: a point lookup reads one such group (per column)
+#: per day. Small enough that one group is ~1-2% of a 500k-row day, large enough that the
+#: footer (statistics per group) stays a few tens of KB and compression stays effective.
+ROW_GROUP_ROWS = 8_192
+#: DuckDB's memory while sorting a partition; beyond it, it spills to a local temp folder.
+SORT_MEMORY_LIMIT = "1GB"
 
 #: Where each partitioned dataset lives under the lake root (from the schema registry).
 DATASET_PREFIX: dict[str, str] = {name: d.prefix for name, d in LAKE_DATASETS.items()}
@@ -218,8 +233,10 @@ class LakeStore:
             parent = info.path[len(root) :].strip("/").rsplit("/", 1)[0]
             if parent.startswith("date=") and "/" not in parent:
                 day = parent[len("date=") :]
-                if _DATE_RE.match(day):
-                    found.add(day)
+                try:  # a folder like date=2026-02-31 is not a day: ignored, never a base
+                    found.add(validate_date(day))
+                except PartitionKeyError:
+                    continue
         return sorted(found)
 
     def newest_before(self, dataset: str, date: str) -> str | None:
@@ -247,7 +264,10 @@ class LakeStore:
         tmp_dir = self.path("_staging", "_tmp")
         self._mkdir(tmp_dir)
         tmp = f"{tmp_dir}/{DATASET_PREFIX[dataset].replace('/', '__')}-{date}-{uuid.uuid4().hex}.parquet"
-        writer = PartitionWriter(self.fs, tmp, schema)
+        sort_key = LAKE_DATASETS[dataset].sort_key
+        if sort_key is not None and sort_key not in schema.names:
+            sort_key = None
+        writer = PartitionWriter(self.fs, tmp, schema, sort_key=sort_key)
         try:
             yield writer
             writer.close()
@@ -389,14 +409,69 @@ class LakeStore:
             self.fs.delete_dir(self.staging_dir(name, date))
 
 
-class PartitionWriter:
-    """A parquet writer on a temporary file; `LakeStore.writer` publishes or discards it."""
+def statistics_columns(schema: pa.Schema, sort_key: str) -> list[str]:
+    """Columns whose min/max statistics a sorted file keeps: the sort key (what point lookups
+    prune on) and every non-text column. In a file sorted by id, a text column's min/max span
+    nearly every value in every row group, so they could prune nothing, yet long values
+    (descriptions, documents) would make the footer, which every lookup reads, many times
+    larger."""
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_list)
+    return [f.name for f in schema if f.name == sort_key or not any(test(f.type) for test in text)]
 
-    def __init__(self, fs: pafs.FileSystem, path: str, schema: pa.Schema) -> None:
+
+def sorted_batches(path: str, key: str, rows: int = ROW_GROUP_ROWS) -> Iterator[pa.RecordBatch]:
+    """The rows of the local parquet file `path` ordered by `key` (byte order, nulls last, the
+    order of parquet's string statistics), in batches of about `rows`. DuckDB sorts out of core:
+    memory stays near `SORT_MEMORY_LIMIT` whatever the file's size."""
+    import duckdb
+
+    spill = tempfile.mkdtemp(prefix="hf_croissant_sort_spill_")
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "memory_limit": SORT_MEMORY_LIMIT,
+            "temp_directory": spill,
+            "preserve_insertion_order": True,
+        },
+    )
+    try:
+        quoted = '"' + key.replace('"', '""') + '"'
+        reader = con.sql(
+            f"SELECT * FROM read_parquet(?) ORDER BY {quoted} NULLS LAST", params=[path]
+        ).to_arrow_reader(rows)
+        yield from reader
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+class PartitionWriter:
+    """A parquet writer on a temporary file; `LakeStore.writer` publishes or discards it.
+
+    With `sort_key`, rows are spooled to a local file and written sorted, in row groups of
+    `ROW_GROUP_ROWS`, when the writer is closed (see the module docstring for why).
+    """
+
+    def __init__(
+        self, fs: pafs.FileSystem, path: str, schema: pa.Schema, sort_key: str | None = None
+    ) -> None:
         self.path = path
         self.schema = with_version(schema)
+        self.sort_key = sort_key
+        self._spool_dir: str | None = None
+        if sort_key is not None:
+            self._spool_dir = tempfile.mkdtemp(prefix="hf_croissant_sort_")
+            self._final_fs, self._final_path = fs, path
+            fs, path = pafs.LocalFileSystem(), os.path.join(self._spool_dir, "unsorted.parquet")
+            self._spool_path = path
         self._stream = fs.open_output_stream(path)
-        self._writer = pq.ParquetWriter(self._stream, self.schema, compression=COMPRESSION)
+        self._writer = pq.ParquetWriter(
+            self._stream,
+            self.schema,
+            compression=COMPRESSION,
+            # the spool is read once, whole, by the sort: no statistics needed
+            write_statistics=sort_key is None,
+        )
         self.rows = 0
         self.bytes = 0
         self._result: WriteResult | None = None
@@ -431,6 +506,36 @@ class PartitionWriter:
             self._writer.close()
             self.bytes = self._stream.tell()
             self._stream.close()
+            if self._spool_dir is not None:
+                try:
+                    self.bytes = self._write_sorted()
+                finally:
+                    shutil.rmtree(self._spool_dir, ignore_errors=True)
+
+    def _write_sorted(self) -> int:
+        """Spool -> the real file, sorted by `sort_key`, one row group per `ROW_GROUP_ROWS`."""
+        assert self.sort_key is not None
+        with self._final_fs.open_output_stream(self._final_path) as out:
+            writer = pq.ParquetWriter(
+                out,
+                self.schema,
+                compression=COMPRESSION,
+                write_statistics=statistics_columns(self.schema, self.sort_key),
+            )
+            pending: list[pa.Table] = []
+            buffered = 0
+            for batch in sorted_batches(self._spool_path, self.sort_key):
+                table = pa.Table.from_batches([batch]).select(self.schema.names)
+                pending.append(table.cast(self.schema))
+                buffered += batch.num_rows
+                while buffered >= ROW_GROUP_ROWS:
+                    whole = pa.concat_tables(pending)
+                    writer.write_table(whole.slice(0, ROW_GROUP_ROWS), ROW_GROUP_ROWS)
+                    pending, buffered = [whole.slice(ROW_GROUP_ROWS)], buffered - ROW_GROUP_ROWS
+            if buffered:
+                writer.write_table(pa.concat_tables(pending), ROW_GROUP_ROWS)
+            writer.close()
+            return out.tell()
 
     def abort(self) -> None:
         if not self._closed:
@@ -439,3 +544,5 @@ class PartitionWriter:
             with contextlib.suppress(Exception):
                 self._writer.close()
                 self._stream.close()
+            if self._spool_dir is not None:
+                shutil.rmtree(self._spool_dir, ignore_errors=True)

@@ -28,12 +28,21 @@ CHARTS: tuple[str, ...] = (
     "gated.png",
     "movers_7.png",
     "movers_30.png",
+    "changes.png",
+    # the Croissant in depth (report.croissant_charts)
+    "field_types.png",
+    "declared_bytes.png",
+    "validity.png",
+    "license_agreement.png",
 )
 LABEL_MAX = 40
+#: Longest title: what fits the figure's width at its font size (longer ones are cut with "…").
+TITLE_MAX = 110
 
-#: Small PNGs: they are also embedded (base64) in the Dagster materialization metadata.
-FIGSIZE = (7.0, 3.5)
-DPI = 80
+#: 1200 x 600 px: an 8 x 4 in figure at 150 dpi, so the text is crisp on a high-density
+#: ("retina") screen shown at half size, and readable at full size.
+FIGSIZE = (8.0, 4.0)
+DPI = 150
 
 _RC: dict[str, Any] = {
     # Untrusted text must never be parsed: no mathtext ($...$), no TeX.
@@ -41,7 +50,19 @@ _RC: dict[str, Any] = {
     "text.parse_math": False,
     "axes.formatter.use_mathtext": False,
     "font.size": 8,
-    "axes.titlesize": 9,
+    "axes.titlesize": 8,
+}
+
+#: Hub `license:` tags (and URL tails) that are no SPDX id as written, and the short name a chart
+#: shows for them; every SPDX id itself is found by `curate.licenses` (the SPDX License List).
+_CHART_LICENSE_NAMES = {
+    "license-2.0": "Apache-2.0",  # apache.org/licenses/LICENSE-2.0
+    "odbl": "ODbL-1.0",
+    "odc-by": "ODC-By-1.0",
+    "pddl": "PDDL-1.0",
+    "openrail": "OpenRAIL",
+    "other": "other",
+    "unknown": "unknown",
 }
 
 
@@ -57,7 +78,7 @@ def _figure(title: str):
     from matplotlib.figure import Figure  # Agg via FigureCanvasAgg: no pyplot, no GUI state
 
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    fig.suptitle(title, x=0.01, ha="left", fontsize=9, parse_math=False)
+    fig.suptitle(safe_label(title, TITLE_MAX), x=0.01, ha="left", fontsize=10, parse_math=False)
     return fig
 
 
@@ -78,7 +99,7 @@ def _count_axis(axis) -> None:
     """Whole numbers with thousands separators (no 1e6 offset text)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_locator(MaxNLocator(nbins=5, integer=True))  # few ticks: labels never touch
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
 
 
@@ -94,11 +115,24 @@ def _placeholder(ax, message: str) -> None:
     _text(ax, 0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
 
 
-def _short_license(value: str) -> str:
-    """A license URL without its scheme and www., so the telling end fits the label."""
-    for prefix in ("https://", "http://"):
-        value = value.removeprefix(prefix)
-    return value.removeprefix("www.")
+def spdx_short(value: Any) -> str:
+    """A license as its SPDX short identifier when it is a known one, from a Hub tag id
+    (`cc-by-4.0`) or a Croissant license URL (`https://choosealicense.com/licenses/mit/`,
+    `https://creativecommons.org/licenses/by-sa/4.0/`); anything else as plain text.
+
+    The same mapping as the lake's `license_spdx` columns (`curate.licenses`), plus readable
+    names for the Hub's few non-SPDX tags."""
+    from hf_croissant_assets.curate.licenses import spdx_from_license
+
+    if (found := spdx_from_license(value)) is not None:
+        return found
+    text = safe_label(value, limit=200)
+    low = text.lower().strip().rstrip("/")
+    if "://" in low:
+        low = low.rsplit("/", 1)[-1]
+    if low in _CHART_LICENSE_NAMES:
+        return _CHART_LICENSE_NAMES[low]
+    return safe_label(low if "://" in text else text)
 
 
 def _barh(ax, labels: list[str], values: list[int], color: str, title: str) -> None:
@@ -108,7 +142,7 @@ def _barh(ax, labels: list[str], values: list[int], color: str, title: str) -> N
         return
     pos = list(range(len(values)))[::-1]  # the largest on top
     ax.barh(pos, values, color=color)
-    _labels(ax, pos, labels, limit=34)
+    _labels(ax, pos, labels, limit=24)
     top = max(values) or 1
     for p, v in zip(pos, values, strict=True):
         _text(ax, v + top * 0.01, p, f"{v:,}", va="center", fontsize=7)
@@ -144,19 +178,19 @@ def _chart_growth(numbers: ReportNumbers) -> bytes:
 
 
 def _chart_licenses(numbers: ReportNumbers) -> bytes:
-    fig = _figure(f"Top licenses on {numbers.date}: listing tag vs. Croissant document")
-    left, right = fig.subplots(1, 2)
+    fig = _figure(f"Top licenses on {numbers.date}: listing tag vs. Croissant document (SPDX ids)")
+    left, right = fig.subplots(1, 2, gridspec_kw={"wspace": 0.15})
     lic = numbers.licenses
     _barh(
         left,
-        [r["license"] for r in lic["tags"]],
+        [spdx_short(r["license"]) for r in lic["tags"]],
         [r["datasets"] for r in lic["tags"]],
         "#4c72b0",
         f"license: tag ({lic['tags_total']:,} datasets)",
     )
     _barh(
         right,
-        [_short_license(r["license"]) for r in lic["croissant"]],
+        [spdx_short(r["license"]) for r in lic["croissant"]],
         [r["datasets"] for r in lic["croissant"]],
         "#55a868",
         f"Croissant ({lic['croissant_total']:,} documents, status 200)",
@@ -236,6 +270,27 @@ def _chart_movers(numbers: ReportNumbers, window: int) -> bytes:
     return _png(fig)
 
 
+def _chart_changes(numbers: ReportNumbers) -> bytes:
+    """Events by kind on the day, and the top license changes (before -> after)."""
+    changes = numbers.changes or {}
+    counts: dict[str, int] = changes.get("counts") or {}
+    since = changes.get("previous_date")
+    title = f"What changed on {numbers.date}" + (f" (vs {since})" if since else "")
+    fig = _figure(title)
+    ax1, ax2 = fig.subplots(1, 2)
+    kinds = [k for k, n in counts.items() if n]
+    _barh(ax1, kinds, [counts[k] for k in kinds], "#4c72b0", f"events ({sum(counts.values()):,})")
+    lic = changes.get("license_changes") or []
+    _barh(
+        ax2,
+        [f"{spdx_short(r['before'])} > {spdx_short(r['after'])}" for r in lic],
+        [r["datasets"] for r in lic],
+        "#dd8452",
+        f"license changes; new with Croissant: {changes.get('new_with_croissant_total', 0):,}",
+    )
+    return _png(fig)
+
+
 def render_charts(numbers: ReportNumbers) -> dict[str, bytes]:
     """Every chart of CHARTS as PNG bytes (headless; untrusted text never parsed)."""
     import matplotlib
@@ -250,4 +305,44 @@ def render_charts(numbers: ReportNumbers) -> dict[str, bytes]:
             "gated.png": _chart_gated(numbers),
             "movers_7.png": _chart_movers(numbers, 7),
             "movers_30.png": _chart_movers(numbers, 30),
+            "changes.png": _chart_changes(numbers),
+            **_croissant_charts(numbers),
         }
+
+
+def _croissant_charts(numbers: ReportNumbers) -> dict[str, bytes]:
+    from hf_croissant_assets.report.croissant_charts import (
+        CROISSANT_CHARTS,
+        render_croissant_charts,
+    )
+    from hf_croissant_assets.report.croissant_numbers import empty_depth
+
+    charts = render_croissant_charts(numbers.croissant_depth or empty_depth(), numbers.date)
+    assert tuple(charts) == CROISSANT_CHARTS
+    return charts
+
+
+def history_chart(dataset: str, timeline: list[dict[str, Any]]) -> bytes:
+    """One dataset's downloads (30-day) and likes per snapshot, as PNG (`hf-croissant history
+    --chart`); `timeline` is `lake.history(...)` as dicts."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC), warnings.catch_warnings():  # type: ignore[arg-type]
+        warnings.filterwarnings("ignore", message=r".*[Gg]lyph .* missing.*")
+        fig = _figure(f"{safe_label(dataset, 80)}: downloads and likes per snapshot")
+        ax = fig.add_subplot()
+        if not timeline:
+            _placeholder(ax, "in no snapshot")
+            return _png(fig)
+        days = [r["date"] for r in timeline]
+        ax.plot(days, [r["downloads"] for r in timeline], color="#4c72b0", marker=".",
+                label="downloads (30 days)")  # fmt: skip
+        ax.set_ylabel("downloads")
+        _count_axis(ax.yaxis)
+        ax2 = ax.twinx()
+        ax2.plot(days, [r["likes"] for r in timeline], color="#dd8452", marker=".", label="likes")
+        ax2.set_ylabel("likes")
+        _count_axis(ax2.yaxis)
+        fig.legend(loc="upper right", fontsize=7)
+        fig.autofmt_xdate()
+        return _png(fig)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hf_croissant_assets.lake.access import connect
 from hf_croissant_assets.lake.store import LakeStore, validate_date
+from hf_croissant_assets.report.croissant_numbers import croissant_depth_numbers
 
 if TYPE_CHECKING:
     import duckdb
@@ -54,6 +55,13 @@ class ReportNumbers:
     movers: dict[str, dict[str, Any]]
     #: Notes on what could not be computed (e.g. no hf_croissant snapshot for the day).
     notes: list[str] = field(default_factory=list)
+    #: The day's `hf_dataset_changes`: {"previous_date", "counts": {kind: n}, "total",
+    #: "license_changes": [{"before", "after", "datasets"}], "new_with_croissant": [ids],
+    #: "new_with_croissant_total"}; empty counts when the day has no such partition.
+    changes: dict[str, Any] = field(default_factory=dict)
+    #: The Croissant in depth on `date` (`report.croissant_numbers`): field types, declared
+    #: bytes by format, validity and top errors, license agreement.
+    croissant_depth: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The key numbers, for a quick look (Dagster metadata)."""
@@ -70,6 +78,7 @@ class ReportNumbers:
             "top_croissant_license": (
                 self.licenses["croissant"][0] if self.licenses["croissant"] else None
             ),
+            "changes": self.changes.get("counts"),
             "top_mover_7": _first(self.movers.get("7")),
             "top_mover_30": _first(self.movers.get("30")),
         }
@@ -202,6 +211,59 @@ def _movers(con, snapshots: list[str], date: str, window: int) -> dict[str, Any]
     }
 
 
+TOP_LICENSE_CHANGES = 10
+NEW_WITH_CROISSANT_LISTED = 20
+
+
+def _changes(con, store: LakeStore, date: str) -> dict[str, Any]:
+    """The day's change counts by kind, top license changes (before -> after) and the new
+    datasets that already have a Croissant document."""
+    from hf_croissant_assets.schema import CHANGE_KINDS
+
+    counts = dict.fromkeys(CHANGE_KINDS, 0)
+    out: dict[str, Any] = {
+        "previous_date": None, "counts": counts, "total": 0, "license_changes": [],
+        "new_with_croissant": [], "new_with_croissant_total": 0,
+    }  # fmt: skip
+    if not store.exists("hf_dataset_changes", date):
+        return out
+    day = '"date" = ?::DATE'
+    for kind, n, prev in _rows(
+        con,
+        f"SELECT change, count(*), max(previous_date) FROM hf_dataset_changes WHERE {day} "
+        "GROUP BY 1",
+        [date],
+    ):
+        counts[kind] = int(n)
+        out["previous_date"] = str(prev) if prev else out["previous_date"]
+    out["total"] = sum(counts.values())
+    out["license_changes"] = [
+        {"before": b, "after": a, "datasets": int(n)}
+        for b, a, n in _rows(
+            con,
+            f"""SELECT coalesce(before, '(none)'), coalesce(after, '(none)'), count(*) AS n
+                FROM hf_dataset_changes WHERE {day} AND change = 'license_changed'
+                GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT {TOP_LICENSE_CHANGES}""",
+            [date],
+        )
+    ]
+    if store.exists("hf_croissant", date):
+        new = [
+            r[0]
+            for r in _rows(
+                con,
+                f"""SELECT c.dataset FROM hf_dataset_changes c
+                    JOIN hf_croissant h ON h.dataset = c.dataset
+                    WHERE c.{day} AND h.{day} AND c.change = 'created' AND h.status = 200
+                    ORDER BY 1""",
+                [date, date],
+            )
+        ]
+        out["new_with_croissant_total"] = len(new)
+        out["new_with_croissant"] = new[:NEW_WITH_CROISSANT_LISTED]
+    return out
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 
@@ -222,6 +284,8 @@ def compute_numbers(store: LakeStore, date: str) -> ReportNumbers:
     notes: list[str] = []
     if not store.exists("hf_croissant", date):
         notes.append(f"no hf_croissant partition for {date}: Croissant charts are empty")
+    if not store.exists("hf_dataset_changes", date):
+        notes.append(f"no hf_dataset_changes partition for {date}: the changes chart is empty")
 
     con = connect(store)
     try:
@@ -236,6 +300,8 @@ def compute_numbers(store: LakeStore, date: str) -> ReportNumbers:
             gated=_gated(con, date),
             movers=movers,
             notes=notes,
+            changes=_changes(con, store, date),
+            croissant_depth=croissant_depth_numbers(con, store, date, notes),
         )
     finally:
         con.close()

@@ -16,6 +16,9 @@ same major version as this build — a different one is refused with a clear mes
 same major version, extra columns (an additive change) are dropped and missing columns are added
 as nulls. `dataset` must be present, non-null and unique.
 
+The same day's published `croissant_validation`, when there is one, is imported beside it
+(best effort), so the new lake validates only the documents that changed.
+
 Plain huggingface_hub + pyarrow, no Dagster; bounded memory (the file is streamed in batches).
 """
 
@@ -26,8 +29,8 @@ import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from datetime import date as Date
-from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -36,6 +39,7 @@ import pyarrow.parquet as pq
 from hf_croissant_assets.lake.store import LakeStore, validate_date
 from hf_croissant_assets.schema import (
     CROISSANT_RECORDS,
+    CROISSANT_VALIDATION,
     HF_CROISSANT,
     SCHEMA_VERSION,
     SCHEMA_VERSION_KEY,
@@ -69,6 +73,8 @@ class BootstrapResult:
     schema_version: str | None = None
     columns_added: list[str] = field(default_factory=list)
     columns_dropped: list[str] = field(default_factory=list)
+    #: rows of the same day's published croissant_validation imported (0: none published)
+    validation_rows: int = 0
     wall_s: float = 0.0
 
     def as_metadata(self) -> dict[str, Any]:
@@ -124,6 +130,38 @@ def plan_columns(schema: pa.Schema, where: str) -> tuple[list[str], list[str], l
     return read, added, dropped
 
 
+#: How far in the future a published `request_time` may be (clock skew), at most.
+FUTURE_SLACK = timedelta(hours=1)
+
+
+def validate_rows(table: pa.Table, where: str, now: datetime | None = None) -> None:
+    """Refuse a published batch whose rows could not have been written by a real crawl: an id
+    that is not a Hub repo id, a status outside 100..599, a `request_time` that does not parse
+    or lies in the future (it would never be refreshed)."""
+    from hf_croissant_assets.curate.listing_rows import parse_timestamp
+    from hf_croissant_assets.hub.client import invalid_repo_id
+
+    limit = (now or datetime.now(UTC)) + FUTURE_SLACK
+    columns = table.select(["dataset", "status", "request_time"]).to_pydict()
+    for dataset, status, request_time in zip(
+        columns["dataset"], columns["status"], columns["request_time"], strict=True
+    ):
+        problem = invalid_repo_id(dataset)
+        if problem is None and status is not None and not 100 <= status <= 599:
+            problem = f"{dataset!r} has status {status}, not an HTTP status"
+        if problem is None and request_time is not None:
+            when = parse_timestamp(request_time)
+            if when is None:
+                problem = f"{dataset!r} has request_time {str(request_time)[:50]!r}, not a time"
+            elif when > limit:
+                problem = f"{dataset!r} has request_time {request_time!r}, in the future"
+        if problem:
+            raise BootstrapError(
+                f"{where}: {problem}; the file is refused and nothing was imported (unset "
+                f"{env_name('bootstrap_repo')} to crawl from scratch)"
+            )
+
+
 def adapt(batch: pa.RecordBatch, where: str) -> pa.Table:
     """A batch of the published table as CROISSANT_RECORDS (nulls for missing columns)."""
     columns = []
@@ -140,6 +178,57 @@ def adapt(batch: pa.RecordBatch, where: str) -> pa.Table:
             column = pa.nulls(batch.num_rows, f.type)
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=CROISSANT_RECORDS)
+
+
+def _import_validation(
+    store: LakeStore,
+    listing: list[str],
+    day: str,
+    imported_as: str,
+    repo_id: str,
+    revision: str | None,
+    endpoint: str,
+    auth: str | bool,
+    tmp: str,
+    logger: logging.Logger | Any,
+) -> int:
+    """The published `croissant_validation` of the same day, imported beside the records, so the
+    new lake's validator re-checks only what changed. Best effort: any problem is logged and the
+    documents are simply validated again (0 rows imported)."""
+    from huggingface_hub import hf_hub_download
+
+    paths = day_files(listing, "croissant_validation").get(day, [])
+    if not paths or store.exists("croissant_validation", imported_as):
+        return 0
+    try:
+        with store.writer("croissant_validation", imported_as) as writer:
+            for path in paths:
+                where = f"{repo_id}@{revision}:{path}"
+                file = hf_hub_download(
+                    repo_id,
+                    path,
+                    repo_type="dataset",
+                    revision=revision,
+                    endpoint=endpoint,
+                    token=auth,
+                    cache_dir=tmp,
+                    library_name="hf_croissant_assets",
+                )
+                parquet = pq.ParquetFile(file)
+                check_schema_version(parquet.schema_arrow.metadata, where)
+                names = set(parquet.schema_arrow.names)
+                for batch in parquet.iter_batches(batch_size=8192):
+                    columns = [
+                        batch.column(f.name).cast(f.type)
+                        if f.name in names
+                        else pa.nulls(batch.num_rows, f.type)
+                        for f in CROISSANT_VALIDATION
+                    ]
+                    writer.write(pa.Table.from_arrays(columns, schema=CROISSANT_VALIDATION))
+        return writer.rows
+    except Exception as exc:  # noqa: BLE001 - an optional speed-up: never fails the bootstrap
+        logger.warning(f"bootstrap: published croissant_validation {day} not imported: {exc}")
+        return 0
 
 
 def bootstrap_croissant_records(
@@ -242,12 +331,16 @@ def bootstrap_croissant_records(
                     ids = table.column("dataset").to_pylist()
                     if None in ids:
                         raise BootstrapError(f"{where}: a row has a null `dataset`")
+                    validate_rows(table, where)
                     before = len(seen)
                     seen.update(ids)
                     if len(seen) - before != len(ids):
                         raise BootstrapError(f"{where}: `dataset` values are not unique")
                     writer.write(table)
         result.rows = writer.rows
+        result.validation_rows = _import_validation(
+            store, listing, day, imported_as, repo_id, revision, endpoint, auth, tmp, logger
+        )
     result.wall_s = round(time.monotonic() - started, 3)
     store.write_json(PROVENANCE.format(date=imported_as), result.as_metadata())
     logger.info(

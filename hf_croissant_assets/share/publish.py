@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 
 from hf_croissant_assets.lake.store import PART_FILE, LakeStore, validate_date
-from hf_croissant_assets.schema import SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES
+from hf_croissant_assets.schema import LAKE_DATASETS, SCHEMA_VERSION, SCHEMA_VERSION_KEY, TABLES
 from hf_croissant_assets.settings import env_name
 from hf_croissant_assets.warehouse.arrow_types import athena_type
 
@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The lake tables that are published, in this order.
-PUBLISHED_TABLES: tuple[str, ...] = ("hf_datasets", "hf_croissant")
+#: The lake tables that are published, in this order (every SQL table of the registry).
+PUBLISHED_TABLES: tuple[str, ...] = tuple(TABLES)
 CARD_PATH = "README.md"
 #: Where the explorer file of the newest published day goes (replaced by each publish).
 EXPLORER_REPO_PATH = "explorer/explorer.db"
@@ -109,6 +109,11 @@ def day_files(paths: Iterable[str], table: str) -> dict[str, list[str]]:
     for path in paths:
         m = _DAY_FILE_RE.match(path)
         if m and m["table"] == table and m["name"].endswith(".parquet"):
+            try:
+                validate_date(m["date"])
+            except ValueError:
+                log.warning("ignoring %s: date=%s is not a real day", path, m["date"])
+                continue
             out.setdefault(m["date"], []).append(path)
     return {d: sorted(p) for d, p in sorted(out.items())}
 
@@ -233,7 +238,12 @@ def card_data(license_id: str, rows: int) -> DatasetCardData:
 
 
 def dataset_card(
-    repo_id: str, license_id: str, dates: list[str], rows: int, refresh_days: float | None = None
+    repo_id: str,
+    license_id: str,
+    dates: list[str],
+    rows: int,
+    refresh_days: float | None = None,
+    gated_documents: bool = False,
 ) -> DatasetCard:
     """README.md of the published repo: YAML front matter (configs, licence) + documentation.
 
@@ -260,10 +270,11 @@ def dataset_card(
         ),
         "## Layout and use",
         (
-            "```\ndata/hf_datasets/date=YYYY-MM-DD/part-0.parquet\n"
-            "data/hf_croissant/date=YYYY-MM-DD/part-0.parquet\n```\n"
-            "The day lives in the path only (Hive style), not inside the files. Both configs of this "
-            "card cover every day; filter on the `date=` folder for one day.\n\n"
+            "```\n"
+            + "".join(f"data/{t}/date=YYYY-MM-DD/part-0.parquet\n" for t in PUBLISHED_TABLES)
+            + "```\n"
+            "The day lives in the path only (Hive style), not inside the files. Every config of "
+            "this card covers every day; filter on the `date=` folder for one day.\n\n"
             "```python\nimport duckdb\n"
             "# one day\n"
             f"duckdb.sql(\"SELECT status, count(*) FROM 'hf://datasets/{repo_id}/data/hf_croissant/"
@@ -281,11 +292,10 @@ def dataset_card(
             f"`hf-croissant explore --from-hub {repo_id}` opens it in a browser (Datasette)."
         ),
         "## Schema",
-        "### `hf_datasets`\n\nThe Hub's dataset listing (`GET /api/datasets` with an explicit "
-        "`expand` list), curated.\n\n" + schema_markdown("hf_datasets"),
-        "### `hf_croissant`\n\nThe Croissant answer for each listed dataset, raw and untouched "
-        "(`croissant`), followed by typed columns parsed from it.\n\n"
-        + schema_markdown("hf_croissant"),
+        *(
+            f"### `{t}`\n\n{LAKE_DATASETS[t].description}\n\n" + schema_markdown(t)
+            for t in PUBLISHED_TABLES
+        ),
         "## How the data was collected",
         (
             "- **Listing**: once per UTC day, every page of `GET /api/datasets` (followed through "
@@ -321,8 +331,20 @@ def dataset_card(
             "between listing "
             "and fetch. 429/5xx: transient, fetched again on a later day. `reason` keeps the error "
             "body.\n"
-            "- Only datasets visible to the crawler are listed (no private datasets).\n"
-            "- **Untrusted text**: descriptions, tags and documents are copied verbatim from dataset "
+            "- **No private datasets**: rows of private datasets are never published (a lake "
+            "built with a token may hold them; they are removed from every table here).\n"
+            + (
+                "- **Gated datasets**: their Croissant documents are published as fetched with "
+                "the crawler's token (the publisher chose to share them).\n"
+                if gated_documents
+                else "- **Gated datasets** (`hf_datasets.gated` auto/manual): their rows are "
+                "published **without the Croissant document** (`croissant` and the columns "
+                "parsed from it are null), even when the crawler's token was granted access: "
+                "the document is behind the gate's terms; the tables derived from the document "
+                "(" + ", ".join(f"`{t}`" for t in DOCUMENT_DERIVED_TABLES) + ") have no rows "
+                "for them.\n"
+            )
+            + "- **Untrusted text**: descriptions, tags and documents are copied verbatim from dataset "
             "repositories. Some contain HTML, template or injection payloads: treat them as data — "
             "never render, template or evaluate them.\n"
             '- A day D is "the Hub as seen during UTC day D"; all timestamps are UTC. A day on which '
@@ -393,21 +415,104 @@ def _same_as_remote(local: str, remote: Any | None) -> bool:
     return remote.blob_id == sha1
 
 
-def _copy_out(store: LakeStore, table: str, date: str, directory: str) -> tuple[str, int]:
-    """Copy a lake partition to a local file (a stable snapshot, also for S3 lakes)."""
+def _restricted_ids(store: LakeStore, date: str) -> tuple[set[str], set[str]]:
+    """(private, gated) dataset ids of the day, from its `hf_datasets` partition."""
+    private: set[str] = set()
+    gated: set[str] = set()
+    for batch in store.iter_batches("hf_datasets", date, columns=["dataset", "private", "gated"]):
+        for dataset, is_private, gate in zip(
+            batch.column(0).to_pylist(),
+            batch.column(1).to_pylist(),
+            batch.column(2).to_pylist(),
+            strict=True,
+        ):
+            if is_private is True:
+                private.add(dataset)
+            if gate not in (None, "false"):
+                gated.add(dataset)
+    return private, gated
+
+
+#: Tables whose rows are derived from the Croissant document (withheld for gated datasets).
+DOCUMENT_DERIVED_TABLES: tuple[str, ...] = tuple(
+    name for name, d in LAKE_DATASETS.items() if d.is_table and d.from_document
+)
+
+#: Columns of `hf_croissant` that hold or derive from the document (nulled for gated datasets).
+DOCUMENT_COLUMNS_EXCEPT = ("dataset", "request_time", "status", "reason", "sha", "last_modified")
+
+
+def _copy_out(
+    store: LakeStore,
+    table: str,
+    date: str,
+    directory: str,
+    private: set[str],
+    gated: set[str] | None,
+) -> tuple[str, int]:
+    """Copy a lake partition to a local file (a stable snapshot, also for S3 lakes), without
+    the rows of private datasets and, when `gated` is given, without those datasets'
+    documents (and the columns parsed from them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     src = store.part_path(table, date)
     dst = os.path.join(directory, f"{table}.parquet")
-    with store.fs.open_input_stream(src) as inp, open(dst, "wb") as out:
-        while chunk := inp.read(8 * 1024 * 1024):
-            out.write(chunk)
-    meta = pq.read_metadata(dst)
-    version = (meta.metadata or {}).get(SCHEMA_VERSION_KEY.encode(), b"").decode()
+    parquet = store.parquet_file(table, date)
+    version = (parquet.schema_arrow.metadata or {}).get(SCHEMA_VERSION_KEY.encode(), b"").decode()
     if version != SCHEMA_VERSION:
         raise PublishError(
             f"{store.url(src)} has schema version {version or 'none'}, this build writes "
             f"{SCHEMA_VERSION}: re-derive the day (materialize {table}) before publishing it"
         )
-    return dst, meta.num_rows
+    schema = parquet.schema_arrow
+    private_ids = pa.array(sorted(private), pa.string())
+    gated_ids = pa.array(sorted(gated or ()), pa.string())
+
+    def restricted(t: pa.Table) -> tuple[pa.Array, pa.Array]:
+        """(rows to drop, rows whose document to hide) of a batch."""
+        drop = pc.fill_null(pc.is_in(t.column("dataset"), value_set=private_ids), False)
+        if table in DOCUMENT_DERIVED_TABLES and len(gated_ids):
+            # Rows derived from a gated document are the document's content: withheld whole.
+            drop = pc.or_(
+                drop, pc.fill_null(pc.is_in(t.column("dataset"), value_set=gated_ids), False)
+            )
+        hide = pa.array([False] * t.num_rows)
+        if table == "hf_croissant" and len(gated_ids):
+            hide = pc.and_(
+                pc.fill_null(pc.is_in(t.column("dataset"), value_set=gated_ids), False),
+                pc.is_valid(t.column("croissant")),
+            )
+        return drop, hide
+
+    needs_rewrite = False
+    for batch in parquet.iter_batches(batch_size=65_536, columns=["dataset", "croissant"]
+                                      if table == "hf_croissant" else ["dataset"]):  # fmt: skip
+        drop, hide = restricted(pa.Table.from_batches([batch]))
+        if pc.any(drop).as_py() or pc.any(hide).as_py():
+            needs_rewrite = True
+            break
+    if not needs_rewrite:  # the lake's own bytes: an unchanged day makes no commit
+        with store.fs.open_input_stream(src) as inp, open(dst, "wb") as out:
+            while chunk := inp.read(8 * 1024 * 1024):
+                out.write(chunk)
+        return dst, parquet.metadata.num_rows
+    rows = 0
+    with pq.ParquetWriter(dst, schema, compression="zstd") as writer:
+        for batch in parquet.iter_batches(batch_size=8192):
+            t = pa.Table.from_batches([batch], schema=schema)
+            drop, hide = restricted(t)
+            if pc.any(hide).as_py():
+                for i, f in enumerate(t.schema):
+                    if f.name not in DOCUMENT_COLUMNS_EXCEPT:
+                        t = t.set_column(
+                            i, f, pc.if_else(hide, pa.scalar(None, f.type), t.column(i))
+                        )
+            t = t.filter(pc.invert(drop))
+            if t.num_rows:
+                writer.write_table(t)
+                rows += t.num_rows
+    return dst, rows
 
 
 def publish_day(
@@ -419,10 +524,14 @@ def publish_day(
     endpoint: str,
     license_id: str = "other",
     refresh_days: float | None = None,
+    gated_documents: bool = False,
     logger: logging.Logger | Any = log,
     explorer_path: str | None = None,
 ) -> PublishResult:
-    """Upload day `date` of `hf_datasets` and `hf_croissant` plus the card as one commit.
+    """Upload day `date` of every published table plus the card as one commit.
+
+    Rows of private datasets are never uploaded, whatever the settings (a private lake may hold
+    them); gated datasets' rows are uploaded without their document unless `gated_documents`.
 
     `explorer_path`: a local explorer SQLite file of the same day (`explorer_db`), shipped as
     `explorer/explorer.db` so that `hf-croissant explore --from-hub REPO` works without a crawl.
@@ -457,8 +566,11 @@ def publish_day(
     with tempfile.TemporaryDirectory(prefix="hf_croissant_publish_") as tmp:
         local: dict[str, str] = {}
         rows: dict[str, int] = {}
+        private, gated = _restricted_ids(store, date)
         for table in PUBLISHED_TABLES:
-            path, rows[table] = _copy_out(store, table, date, tmp)
+            path, rows[table] = _copy_out(
+                store, table, date, tmp, private, None if gated_documents else gated
+            )
             local[repo_path(table, date)] = path
         if explorer_path is not None:
             local[EXPLORER_REPO_PATH] = explorer_path
@@ -466,7 +578,9 @@ def publish_day(
         stale = sorted(p for p in remote if p.startswith(day_dirs) and p not in local)
         kept = [p for p in remote if p not in stale]
         dates = sorted(set(day_files(kept, "hf_croissant")) | {date})
-        card = dataset_card(repo_id, license_id, dates, rows["hf_datasets"], refresh_days)
+        card = dataset_card(
+            repo_id, license_id, dates, rows["hf_datasets"], refresh_days, gated_documents
+        )
         card_file = os.path.join(tmp, CARD_PATH)
         card.save(card_file)
         local[CARD_PATH] = card_file

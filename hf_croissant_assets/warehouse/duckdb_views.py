@@ -8,7 +8,9 @@ so example queries never fail on a new lake.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import duckdb
 
@@ -53,3 +55,50 @@ def register_views(
     for sql in statements:
         con.execute(sql)
     return statements
+
+
+@dataclass(frozen=True)
+class ViewRefresh:
+    """What `refresh_views` did: the statements, and whether the file was swapped."""
+
+    statements: list[str]
+    swapped: bool
+
+
+def held_elsewhere(exc: duckdb.Error) -> bool:
+    """The file is open by another process (its lock) or, in this process, by a connection with
+    other settings (e.g. read-only)."""
+    text = str(exc).lower()
+    return "lock" in text or "same database file with a different configuration" in text
+
+
+def refresh_views(path: str, store: LakeStore, tables: Iterable[str] = TABLES) -> ViewRefresh:
+    """(Re)create the views in the DuckDB file at `path`, even while another process has it open.
+
+    DuckDB lets one process write a file, and a read-only session (the README's own query snippet)
+    holds that lock. Then the views are written to a new file next to it, which replaces the old
+    one atomically (`os.replace`): the open session keeps reading the old file until it
+    reconnects, and the run does not fail on `Could not set lock`. Without a lock the file is
+    updated in place, so anything else a user keeps in it stays.
+    """
+    tables = list(tables)
+    try:
+        con = connect(path)
+    except duckdb.Error as exc:
+        if path == ":memory:" or not held_elsewhere(exc):
+            raise
+    else:
+        with con:
+            return ViewRefresh(register_views(con, store, tables), swapped=False)
+    target = os.path.abspath(path)
+    fresh = f"{target}.new-{uuid.uuid4().hex[:12]}"
+    try:
+        with duckdb.connect(fresh) as con:
+            statements = register_views(con, store, tables)
+            con.execute("CHECKPOINT")
+        os.replace(fresh, target)
+    finally:
+        for leftover in (fresh, fresh + ".wal"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+    return ViewRefresh(statements, swapped=True)

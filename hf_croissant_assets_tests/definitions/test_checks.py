@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import materialize
 
-from hf_croissant_assets.curate.checks import audit_partition
+from hf_croissant_assets.curate.checks import CHECKS, audit_partition
 from hf_croissant_assets.curate.listing_rows import raw_listing_table
 from hf_croissant_assets.curate.tables import curate_datasets
 from hf_croissant_assets.schema import CROISSANT_RECORDS, HF_DATASETS
@@ -185,9 +185,8 @@ def test_duplicate_rows_block_hf_croissant(lake_dir, store):
     assert not store.exists("hf_croissant", D1)
 
 
-@pytest.mark.parametrize("table", ["hf_datasets", "hf_croissant"])
+@pytest.mark.parametrize("table", sorted(CHECKS))
 def test_checks_are_declared_blocking_on_the_assets(table):
-    from hf_croissant_assets.curate.checks import CHECKS
     from hf_croissant_assets.definitions import build_definitions
     from hf_croissant_assets.settings import Settings
 

@@ -8,7 +8,7 @@ import pytest
 from dagster import materialize
 
 from hf_croissant_assets.defs.partitions import NotObservableError, observable_day
-from hf_croissant_assets.schema import HF_DATASETS, strip_field_metadata
+from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS, strip_field_metadata
 from hf_croissant_assets_tests.support import (
     croissant_records,
     duckdb_tables,
@@ -163,6 +163,10 @@ def test_definitions_load_with_the_jobs_and_schedule():
         "croissant_records",
         "hf_datasets",
         "hf_croissant",
+        "hf_dataset_changes",
+        "hf_croissant_fields",
+        "hf_croissant_files",
+        "croissant_validation",
         "daily_report",
         "explorer_db",
         "duckdb_tables",
@@ -192,7 +196,7 @@ def test_materialization_metadata_answers_questions(emulator, lake_dir, store):
     assert len(croissant["preview"].value.records) == 5
     assert "lake.read('hf_croissant', date='2026-11-20')" in croissant["load_with_python"].value
     assert croissant["bytes_written"].value > 0
-    assert len(croissant["dagster/column_schema"].value.columns) == 24
+    assert len(croissant["dagster/column_schema"].value.columns) == len(HF_CROISSANT)
     records = meta["croissant_records"]
     assert records["fetched_today"].value + records["carried_forward"].value == listed
     for key in ("requests", "retries", "http_429", "quota", "status_counts"):

@@ -29,11 +29,13 @@ D1, D2, D3 = "2026-11-18", "2026-11-19", "2026-11-20"
 
 
 def test_schedule_requests_today_once_and_skips_a_day_already_done():
+    from datetime import date
+
     from hf_croissant_assets.definitions import build_definitions
     from hf_croissant_assets.defs.schedules import DONE_MARKER
     from hf_croissant_assets.settings import Settings
 
-    defs = build_definitions(Settings.build())
+    defs = build_definitions(Settings.build(start_date=date(2026, 1, 1)))  # a past tick's day
     daily_snapshot_schedule = defs.resolve_schedule_def("daily_snapshot_schedule")
     assert daily_snapshot_schedule.default_status.value == "RUNNING"
     assert daily_snapshot_schedule.execution_timezone == "UTC"

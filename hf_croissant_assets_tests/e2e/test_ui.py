@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,8 +44,25 @@ EXPECTED_EDGES = {
     "croissant_records": {"hf_dataset_listing"},
     "hf_datasets": {"hf_dataset_listing"},
     "hf_croissant": {"croissant_records", "hf_datasets"},
-    "daily_report": {"hf_datasets", "hf_croissant"},
-    "duckdb_tables": {"hf_datasets", "hf_croissant"},
+    "hf_dataset_changes": {"hf_datasets", "hf_croissant"},
+    "hf_croissant_fields": {"hf_croissant"},
+    "hf_croissant_files": {"hf_croissant"},
+    "croissant_validation": {"hf_croissant"},
+    "daily_report": {
+        "hf_datasets",
+        "hf_croissant",
+        "hf_dataset_changes",
+        "hf_croissant_fields",
+        "hf_croissant_files",
+        "croissant_validation",
+    },
+    "duckdb_tables": {
+        "hf_datasets",
+        "hf_croissant",
+        "hf_dataset_changes",
+        "hf_croissant_fields",
+        "hf_croissant_files",
+    },
 }
 
 
@@ -89,13 +106,19 @@ def webserver(tmp_path_factory):
     instance = DagsterInstance.from_config(str(home))
     with running_emulator(datasets=300, seed=4) as emu:
         result = materialize(
-            build_assets(Settings.build()),
+            build_assets(Settings.build(lake=str(lake))),
             partition_key=today,
             resources=make_resources(emu.base_url, lake, now=datetime.now(UTC).isoformat()),
             instance=instance,
         )
         assert result.success
     instance.dispose()
+    # The lake's first day is three days back (its raw listing is there): the partitions the UI
+    # offers start on it, not on some fixed date before the lake existed.
+    first = (datetime.now(UTC).date() - timedelta(days=3)).isoformat()
+    shutil.copytree(
+        lake / "_raw" / "listing" / f"date={today}", lake / "_raw" / "listing" / f"date={first}"
+    )
 
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
@@ -159,7 +182,7 @@ def test_lineage_graph_shows_every_asset_and_edge(webserver, page):
     page.wait_for_selector("text=hf_dataset_listing")
     _dismiss_welcome(page)
     for name in ["hf_dataset_listing", "croissant_records", "hf_datasets", "hf_croissant",
-                 "daily_report", "duckdb_tables"]:  # fmt: skip
+                 "hf_dataset_changes", "daily_report", "duckdb_tables"]:  # fmt: skip
         assert page.get_by_text(name, exact=True).first.is_visible(), name
     page.screenshot(path=str(ARTIFACTS / "lineage.png"))
 
@@ -217,3 +240,38 @@ def test_report_charts_render_on_the_report_page(webserver, page):
             page.screenshot(path=str(ARTIFACTS / "daily_report_growth.png"))
         page.get_by_role("button", name="Close").click()
         image.wait_for(state="detached")
+
+
+def test_table_columns_show_their_descriptions(webserver, page):
+    base, _ = webserver
+    page.goto(f"{base}/assets/hf_datasets")
+    page.wait_for_selector("text=downloads_all_time")
+    _dismiss_welcome(page)
+    text = page.inner_text("body")
+    for description in (
+        "downloads over the last 30 days",
+        "false, auto or manual",
+        "from the license: tag",
+    ):
+        assert description in text, description
+    page.screenshot(path=str(ARTIFACTS / "hf_datasets_columns.png"), full_page=True)
+
+
+def test_partitions_start_at_the_lakes_first_day(webserver, page):
+    base, today = webserver
+    first = date.fromisoformat(today) - timedelta(days=3)
+    data = _graphql(
+        base,
+        '{ assetNodeOrError(assetKey: {path: ["hf_datasets"]}) { ... on AssetNode { '
+        "partitionKeysByDimension { partitionKeys } } } }",
+    )
+    (dimension,) = data["assetNodeOrError"]["partitionKeysByDimension"]
+    expected = [(first + timedelta(days=i)).isoformat() for i in range(4)]
+    assert dimension["partitionKeys"] == expected
+    page.goto(f"{base}/assets/hf_datasets?view=partitions")
+    page.wait_for_selector(f"text={first.isoformat()}")
+    _dismiss_welcome(page)
+    text = page.inner_text("body")
+    assert (first - timedelta(days=1)).isoformat() not in text
+    assert "2026-01-01" not in text or first.isoformat() == "2026-01-01"
+    page.screenshot(path=str(ARTIFACTS / "hf_datasets_partitions.png"))

@@ -16,6 +16,10 @@ What it reproduces:
 - Latency, and faults: 429/5xx answers, connection resets, truncated bodies, HTML instead of JSON,
   stalls; random (seeded) by rate, or queued one-shot with `HubEmulator.inject`.
 - Day-to-day churn: new, modified and deleted datasets (`EmulatorConfig.day`).
+- A hostile mode (`hostile`): deep JSON, gzip bombs, HTML or wrongly shaped 200s, absurd
+  RateLimit / Retry-After headers, broken or looping `Link`s as fault kinds; empty or truncated
+  listings (`listing_keep`), private datasets listed only to a token holder (`private_rate`),
+  hostile ids (`extra_ids`).
 - Hosted dataset repos, in memory, for publishing round trips with the real huggingface_hub
   client (`repos`): `whoami-v2` (token roles from `write_tokens` / `read_tokens`; a read-only
   token gets 403 on every write), repo create/delete/info, tree / paths-info / commits listings,
@@ -31,8 +35,8 @@ test can build one in-process (without starting it) to check what a subprocess s
 
 Modules: `config` (EmulatorConfig), `hashing`, `timestamps`, `vocabulary`, `universe` (the
 synthetic datasets), `templates`, `croissant_fixtures`, `croissant_generator`,
-`croissant_documents` (Croissant answers), `responses` (error bodies, cursors), `repos` (hosted
-repos), `server` (HubEmulator), `runners` (thread / child process), `cli` (`__main__`).
+`croissant_documents` (Croissant answers), `responses` (error bodies, cursors), `hostile` (the
+hostile Hub), `repos` (hosted repos), `server` (HubEmulator), `runners` (thread / child process), `cli` (`__main__`).
 
 Run alone::
 

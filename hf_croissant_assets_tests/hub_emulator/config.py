@@ -7,9 +7,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from hf_croissant_assets_tests.hub_emulator.hostile import HOSTILE_KINDS
 from hf_croissant_assets_tests.hub_emulator.timestamps import epoch_seconds
 
-#: Kinds of injected or random faults (see `HubEmulator.inject`).
+#: Kinds of injected or random faults (see `HubEmulator.inject`); the hostile ones are
+#: described in `hostile`.
 FAULT_KINDS: tuple[str, ...] = (
     "429",
     "500",
@@ -20,6 +22,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "truncate",
     "nonjson",
     "timeout",
+    *HOSTILE_KINDS,
 )
 #: Endpoint groups that faults and counters are keyed by.
 ENDPOINTS: tuple[str, ...] = ("list", "croissant", "info", "other")
@@ -49,6 +52,9 @@ class EmulatorConfig:
     fault_rate: dict[str, float] = field(default_factory=dict)  # kind -> probability / request
     fault_endpoints: tuple[str, ...] = ("list", "croissant")
     fail_always: dict[str, int] = field(default_factory=dict)  # id -> croissant status
+    # id -> listing fields that replace the generated ones (e.g. {"gated": "manual"} or new
+    # "tags"), for scripted churn the universe does not produce (license and gating changes).
+    listing_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeout_s: float = 30.0  # how long a "timeout" fault stalls
     accepted_tokens: frozenset[str] = frozenset()  # Bearer tokens that may read gated datasets
     # Hosted repos (create / commit / download, for publishing round trips): every token below
@@ -65,6 +71,11 @@ class EmulatorConfig:
     # Folder of the real Croissant fixture documents (*.json); None: the in-repo folder
     # hf_croissant_assets_tests/fixtures/croissant (`croissant_fixtures.DEFAULT_FIXTURES_DIR`).
     fixtures_dir: str | None = None
+    # The hostile Hub's listing shapes (see `hostile`): share of datasets listed (0 = empty),
+    # share of datasets that are private (listed only to a token holder), extra (hostile) ids.
+    listing_keep: float = 1.0
+    private_rate: float = 0.0
+    extra_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.validate()
@@ -73,11 +84,13 @@ class EmulatorConfig:
         """Normalise container types and reject values that make no sense (names the field)."""
         self.fault_rate = {str(k): float(v) for k, v in dict(self.fault_rate).items()}
         self.fail_always = {str(k): int(v) for k, v in dict(self.fail_always).items()}
+        self.listing_overrides = {str(k): dict(v) for k, v in dict(self.listing_overrides).items()}
         self.fault_endpoints = tuple(self.fault_endpoints)
         self.accepted_tokens = frozenset(self.accepted_tokens)
         self.write_tokens = frozenset(self.write_tokens)
         self.read_tokens = frozenset(self.read_tokens)
         self.token_orgs = tuple(self.token_orgs)
+        self.extra_ids = tuple(str(i) for i in self.extra_ids)
         if self.fixtures_dir is not None:
             self.fixtures_dir = str(self.fixtures_dir)
         problems = []
@@ -121,6 +134,9 @@ class EmulatorConfig:
             problems.append(
                 f"old_croissant_share must be within [0, 1], got {self.old_croissant_share}"
             )
+        for name in ("listing_keep", "private_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name} must be within [0, 1], got {getattr(self, name)}")
         if problems:
             raise ValueError("invalid EmulatorConfig: " + "; ".join(problems))
 
@@ -133,4 +149,5 @@ def config_json(config: EmulatorConfig) -> dict[str, Any]:
     d["read_tokens"] = sorted(config.read_tokens)
     d["token_orgs"] = list(config.token_orgs)
     d["fault_endpoints"] = list(config.fault_endpoints)
+    d["extra_ids"] = list(config.extra_ids)
     return d

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hf_croissant_assets.schema import VALID_LISTING_EXPAND
+from hf_croissant_assets_tests.hub_emulator import hostile
 from hf_croissant_assets_tests.hub_emulator.config import (
     ENDPOINTS,
     FAULT_KINDS,
@@ -115,12 +116,33 @@ class HubEmulator(RepoHosting):
         u = self._universe()
         fields = frozenset(ALL_FIELDS)
         for i, c in u.iter_indices(d):
-            yield u.item(i, c, d, fields)
+            yield self._override(u.item(i, c, d, fields), fields)
 
     def dataset_ids(self, day: int | None = None) -> list[str]:
         d = self._day(day)
         u = self._universe()
         return [u.dataset_id(i) for i, _ in u.iter_indices(d)]
+
+    def listed_ids(self, day: int | None = None, token: bool = False) -> list[str]:
+        """The ids the listing shows (hostile shapes applied: `listing_keep`, private datasets
+        only with a token; `extra_ids` not included)."""
+        c = self.config
+        u = self._universe()
+        return [
+            u.dataset_id(i)
+            for i, _ in u.iter_indices(self._day(day))
+            if not hostile.is_dropped(c.seed, i, c.listing_keep)
+            and (token or not hostile.is_private(c.seed, i, c.private_rate))
+        ]
+
+    def private_ids(self, day: int | None = None) -> set[str]:
+        c = self.config
+        u = self._universe()
+        return {
+            u.dataset_id(i)
+            for i, _ in u.iter_indices(self._day(day))
+            if hostile.is_private(c.seed, i, c.private_rate)
+        }
 
     def dataset(self, dataset_id: str, day: int | None = None) -> dict[str, Any] | None:
         """The full listing object of one dataset at `day`, None if it is not listed."""
@@ -129,7 +151,14 @@ class HubEmulator(RepoHosting):
         i = u.index_of(dataset_id)
         if i is None or not u.exists(i, d):
             return None
-        return u.item(i, u.creation_day(i), d, frozenset(ALL_FIELDS))
+        return self._override(u.item(i, u.creation_day(i), d, frozenset(ALL_FIELDS)), ALL_FIELDS)
+
+    def _override(self, item: dict[str, Any], fields) -> dict[str, Any]:
+        """`listing_overrides` applied to one listing item (only the requested fields)."""
+        changes = self.config.listing_overrides.get(item["id"])
+        if changes:
+            item.update({k: v for k, v in changes.items() if k in fields})
+        return item
 
     def croissant_status(
         self, dataset_id: str, day: int | None = None, token: str | None = None
@@ -157,6 +186,8 @@ class HubEmulator(RepoHosting):
         i = u.index_of(dataset_id)
         if i is None or not u.exists(i, day):
             return 404, NOT_FOUND_BODY
+        if token is None and hostile.is_private(c.seed, i, c.private_rate):
+            return 404, NOT_FOUND_BODY  # a private repo does not exist for anyone else
         if u.is_gated(i) is not False and (token is None or token not in c.accepted_tokens):
             return 401, json.dumps(
                 {
@@ -394,8 +425,12 @@ class HubEmulator(RepoHosting):
     ) -> tuple[web.StreamResponse, int]:
         """The response of a fault and the status to record (0: none was sent).
 
+        Hostile kinds are answered by `hostile.respond`.
+
         After `reset`/`truncate` the transport is aborted; aiohttp's attempt to finish the
         response then fails with a ConnectionError, which it ignores quietly."""
+        if kind in hostile.HOSTILE_KINDS:
+            return await hostile.respond(request, kind, headers, inner)
         if kind == "429":
             headers["Retry-After"] = "1"
             resp = web.Response(
@@ -479,13 +514,24 @@ class HubEmulator(RepoHosting):
         items = []
         last_index = -1
         more = False
+        has_token = hostile.bearer(request) is not None
         it = u.iter_indices(day, start)
         for i, cday in it:
+            if hostile.is_dropped(c.seed, i, c.listing_keep):
+                continue
+            private = hostile.is_private(c.seed, i, c.private_rate)
+            if private and not has_token:
+                continue
             if len(items) == limit:
                 more = True
                 break
-            items.append(u.item(i, cday, day, fields))
+            item = u.item(i, cday, day, fields)
+            if private and "private" in fields:
+                item["private"] = True
+            items.append(self._override(item, fields) if c.listing_overrides else item)
             last_index = i
+        if start == 0 and c.extra_ids:
+            items += hostile.listing_extra(c.extra_ids, fields)
         with self._lock:
             self._stats["list_pages"] += 1
         body = json.dumps(items, ensure_ascii=False, separators=(",", ":"))

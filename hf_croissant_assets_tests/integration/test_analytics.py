@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections import Counter
 
 import duckdb
@@ -10,7 +12,13 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from hf_croissant_assets.curate.tables import curate_croissant, curate_datasets
+from hf_croissant_assets.curate.tables import (
+    curate_croissant,
+    curate_croissant_fields,
+    curate_croissant_files,
+    curate_datasets,
+)
+from hf_croissant_assets.curate.validation import validate_day
 from hf_croissant_assets.hub.client import HubClient
 from hf_croissant_assets.ingest.croissant_crawl import Budget, crawl_croissant
 from hf_croissant_assets.ingest.listing_crawl import snapshot_listing
@@ -75,6 +83,9 @@ def lake(tmp_path_factory):
                 await crawl_croissant(client, store, date, budget=Budget(max_duration_s=None))
             curate_datasets(store, date)
             curate_croissant(store, date)
+            curate_croissant_fields(store, date)
+            curate_croissant_files(store, date)
+            validate_day(store, date, workers=2, timeout_s=30)
 
         asyncio.run(day(D1))
         truth1 = {d["id"]: d for d in emu.catalog()}
@@ -86,6 +97,20 @@ def lake(tmp_path_factory):
     register_views(con, store)
     yield con, truth1, truth2, status2
     con.close()
+
+
+@pytest.fixture(scope="module")
+def depth_lake(lake, tmp_path_factory):
+    """The same connection plus the newest day's served documents, read straight from the lake."""
+    con = lake[0]
+    docs = {
+        d: json.loads(text)
+        for d, text, status in con.execute(
+            'SELECT dataset, croissant, status FROM hf_croissant WHERE "date" = ?::DATE', [D2]
+        ).fetchall()
+        if status == 200
+    }
+    return con, docs
 
 
 def run(con, name):
@@ -152,3 +177,188 @@ def test_views_exist_on_an_empty_lake(tmp_path):
     register_views(con, LakeStore(str(tmp_path / "empty")))
     for name in example_queries():
         con.execute(to_duckdb(example_queries()[name])).fetchall()
+
+
+# -- the Croissant in depth: one query per question, answers checked against the raw documents --
+
+
+def _walk(fields):
+    """Every field (subFields included) of a record set, read independently (recursion)."""
+    for f in fields if isinstance(fields, list) else [fields]:
+        yield f
+        if "subField" in f:
+            yield from _walk(f["subField"])
+
+
+def _fields(doc):
+    for rs in doc.get("recordSet", []):
+        yield from _walk(rs.get("field", []))
+
+
+def _types(field):
+    dt = field.get("dataType", [])
+    return dt if isinstance(dt, list) else [dt]
+
+
+_DECIMAL = {"B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def test_field_data_types(depth_lake):
+    con, docs = depth_lake
+    fields = Counter()
+    datasets: dict[str, set] = {}
+    for d, doc in docs.items():
+        for f in _fields(doc):
+            for t in _types(f):
+                fields[t] += 1
+                datasets.setdefault(t, set()).add(d)
+    expected = sorted(
+        ((t, n, len(datasets[t])) for t, n in fields.items()), key=lambda r: (-r[1], r[0])
+    )
+    assert run(con, "field_data_types_latest") == expected
+    assert {"sc:Text", "sc:ImageObject", "sc:AudioObject"} <= set(fields)
+
+
+def test_media_fields(depth_lake):
+    con, docs = depth_lake
+    expected = {}
+    for d, doc in docs.items():
+        image = audio = bbox = 0
+        for f in _fields(doc):
+            types = _types(f)
+            image += sum(t == "sc:ImageObject" for t in types)
+            audio += sum(t == "sc:AudioObject" for t in types)
+            name = f.get("name") or f["@id"].rsplit("/", 1)[-1]
+            bbox += max(1, len(types)) if name == "bbox" else 0
+        if image or audio or bbox:
+            expected[d] = (image, audio, bbox)
+    rows = run(con, "media_fields_latest")
+    assert {d: (i, a, b) for d, i, a, b in rows} == expected
+    assert any(b for _, _, _, b in rows) and any(a for _, _, a, _ in rows)
+
+
+def test_declared_bytes_by_format(depth_lake):
+    con, docs = depth_lake
+    files, sized, total, datasets = Counter(), Counter(), Counter(), {}
+    for d, doc in docs.items():
+        for entry in doc.get("distribution", []):
+            fmt = entry.get("encodingFormat") or "(none)"
+            files[fmt] += 1
+            datasets.setdefault(fmt, set()).add(d)
+            if "contentSize" in entry:
+                number, unit = entry["contentSize"].split()
+                sized[fmt] += 1
+                total[fmt] += round(float(number) * _DECIMAL[unit])
+    expected = sorted(
+        ((f, files[f], sized[f], total[f], len(datasets[f])) for f in files),
+        key=lambda r: (-r[3], r[0]),
+    )
+    assert run(con, "declared_bytes_by_format_latest") == expected
+    assert any(r[3] > 0 for r in expected)
+    per_dataset = run(con, "declared_bytes_per_dataset_latest")
+    assert sum(r[3] for r in per_dataset) == sum(total.values())
+
+
+def test_validity_and_top_errors(depth_lake):
+    import mlcroissant as mlc
+
+    con, docs = depth_lake
+    rows = con.execute(
+        'SELECT dataset, valid, errors FROM croissant_validation WHERE "date" = ?::DATE', [D2]
+    ).fetchall()
+    assert {d for d, _, _ in rows} == set(docs)  # one verdict per served document
+    verdicts = Counter(
+        "valid" if v else "invalid" if v is False else "not validated" for _, v, _ in rows
+    )
+    assert dict(run(con, "validity_latest")) == dict(verdicts)
+    assert verdicts["not validated"] == 0
+    # the stored verdicts agree with mlcroissant run directly (a sample, for time)
+    for d, valid, _ in sorted(rows)[:: max(1, len(rows) // 12)]:
+        try:
+            mlc.Dataset(jsonld=docs[d])
+            direct = True
+        except mlc.ValidationError:
+            direct = False
+        assert valid is direct, d
+    errors = Counter()
+    for _, _, errs in rows:
+        for kind in {re.sub(r'"[^"]*"', '"…"', e) for e in errs}:
+            errors[kind] += 1
+    top = sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+    assert run(con, "top_validation_errors_latest") == top
+
+
+#: The emulator's license tags as SPDX ids, by hand (None: not on the SPDX list).
+_SPDX = {
+    "mit": "MIT",
+    "apache-2.0": "Apache-2.0",
+    "cc-by-4.0": "CC-BY-4.0",
+    "cc-by-sa-4.0": "CC-BY-SA-4.0",
+    "cc0-1.0": "CC0-1.0",
+    "openrail": None,
+    "other": None,
+    "unknown": None,
+}
+
+
+def test_license_agreement(lake, depth_lake):
+    con, _, truth2, _ = lake
+    _, docs = depth_lake
+    expected = Counter()
+    for d, doc in docs.items():
+        tag = _SPDX[_license(truth2[d])] if _license(truth2[d]) else None
+        url = doc.get("license")
+        croissant = None
+        if url:
+            croissant = _SPDX[url.rstrip("/").rsplit("/", 1)[-1]]
+        if tag is None and croissant is None:
+            expected["neither is SPDX"] += 1
+        elif tag == croissant:
+            expected["agree"] += 1
+        elif tag is None:
+            expected["Croissant only"] += 1
+        elif croissant is None:
+            expected["tag only"] += 1
+        else:
+            expected["disagree"] += 1
+    assert dict(run(con, "license_agreement_latest")) == dict(expected)
+    assert expected["agree"] > 0
+    assert run(con, "license_disagreements_latest") == []  # the emulator's never disagree
+
+
+def test_license_disagreements_on_crafted_rows(tmp_path):
+    import pyarrow as pa
+
+    from hf_croissant_assets.curate.listing_rows import dataset_row
+    from hf_croissant_assets.curate.tables import croissant_table
+    from hf_croissant_assets.schema import CROISSANT_RECORDS, HF_DATASETS
+
+    store = LakeStore(str(tmp_path / "lake"))
+    cases = {  # dataset: (license: tag, Croissant license)
+        "a/agree": ("apache-2.0", "https://www.apache.org/licenses/LICENSE-2.0"),
+        "b/differ": ("mit", "https://creativecommons.org/licenses/by/4.0/"),
+        "c/case": ("cc-by-sa-4.0", "https://spdx.org/licenses/CC-BY-SA-4.0.html"),
+        "d/gpl": ("gpl-3.0", "https://choosealicense.com/licenses/lgpl-3.0/"),
+    }
+    listing = [
+        dataset_row({"id": d, "tags": [f"license:{t}"]}, None) for d, (t, _) in cases.items()
+    ]
+    store.write_table("hf_datasets", D1, pa.Table.from_pylist(listing, schema=HF_DATASETS))
+    records = [
+        {"dataset": d, "status": 200, "croissant": json.dumps({"name": d, "license": url})}
+        for d, (_, url) in cases.items()
+    ]
+    store.write_table(
+        "hf_croissant", D1, croissant_table(pa.Table.from_pylist(records, schema=CROISSANT_RECORDS))
+    )
+    con = duckdb.connect()
+    register_views(con, store)
+    rows = run(con, "license_disagreements_latest")
+    assert rows == [
+        ("b/differ", "mit", "MIT", "https://creativecommons.org/licenses/by/4.0/", "CC-BY-4.0"),
+        ("d/gpl", "gpl-3.0", "GPL-3.0-only", "https://choosealicense.com/licenses/lgpl-3.0/",
+         "LGPL-3.0-only"),
+    ]  # fmt: skip
+    agreement = dict(run(con, "license_agreement_latest"))
+    # apache.org URLs are not one of the recognised URL forms: the tag alone is SPDX
+    assert agreement == {"agree": 1, "disagree": 2, "tag only": 1}

@@ -501,6 +501,8 @@ def s3_copy30(s3_bucket, lake30) -> str:
     uri = f"s3://{s3_bucket}/lake"
     target = LakeStore(uri)
     for table in schema.TABLES:
+        if not LakeStore(lake30).dates(table):
+            continue  # a table this lake never wrote (e.g. hf_dataset_changes)
         pafs.copy_files(
             LakeStore(lake30).dataset_dir(table),
             target.dataset_dir(table),

@@ -32,8 +32,12 @@ from hf_croissant_assets.share.publish import PublishTokenError, check_write_acc
 from hf_croissant_assets_tests.hub_emulator import running_emulator
 from hf_croissant_assets_tests.support import (
     croissant_records,
+    croissant_validation,
     failure_text,
     hf_croissant,
+    hf_croissant_fields,
+    hf_croissant_files,
+    hf_dataset_changes,
     hf_dataset_listing,
     hf_datasets,
     hf_hub_export,
@@ -46,12 +50,20 @@ ROOT = Path(__file__).resolve().parents[2]
 REPO = "hf-org/hf-datasets-croissant"
 WRITE, READ = "hf_emulator_write_token", "hf_emulator_read_token"
 DAY1, DAY2 = "2026-11-19", "2026-11-20"
-FETCHING = [hf_dataset_listing, croissant_records, hf_datasets, hf_croissant]
+FETCHING = [
+    hf_dataset_listing,
+    croissant_records,
+    hf_datasets,
+    hf_croissant,
+    hf_dataset_changes,
+    hf_croissant_fields,
+    hf_croissant_files,
+    croissant_validation,
+]
 EXPECTED_DAY1_FILES = {
     ".gitattributes",
     "README.md",
-    f"data/hf_datasets/date={DAY1}/part-0.parquet",
-    f"data/hf_croissant/date={DAY1}/part-0.parquet",
+    *(f"data/{table}/date={DAY1}/part-0.parquet" for table in TABLES),
 }
 
 
@@ -123,14 +135,16 @@ def test_publish_then_bootstrap_a_new_lake_fetches_only_what_changed(tmp_path):
         exported = meta["hf_hub_export"]
         files = emu.repo_files(REPO)
         assert set(files) == EXPECTED_DAY1_FILES
-        for table in ("hf_datasets", "hf_croissant"):
+        for table in publish.PUBLISHED_TABLES:
             local = Path(store_a.part_path(table, DAY1)).read_bytes()
             assert files[f"data/{table}/date={DAY1}/part-0.parquet"] == local
         assert exported["bytes_published"].value == sum(
-            len(files[f"data/{t}/date={DAY1}/part-0.parquet"])
-            for t in ("hf_datasets", "hf_croissant")
+            len(files[f"data/{t}/date={DAY1}/part-0.parquet"]) for t in publish.PUBLISHED_TABLES
         )
-        assert exported["rows"].value == {"hf_datasets": 1000, "hf_croissant": 1000}
+        assert exported["rows"].value == {t: store_a.num_rows(t, DAY1) for t in TABLES}
+        assert exported["rows"].value["hf_datasets"] == 1000
+        assert exported["rows"].value["hf_croissant"] == 1000
+        assert exported["rows"].value["hf_dataset_changes"] == 0  # first day: nothing to compare
         assert [c["title"] for c in emu.repo_commits(REPO)] == [
             "initial commit",
             f"Snapshot {DAY1}",
@@ -139,7 +153,7 @@ def test_publish_then_bootstrap_a_new_lake_fetches_only_what_changed(tmp_path):
         # The card parses back with huggingface_hub and shows both tables to the viewer.
         card = DatasetCard(files["README.md"].decode())
         configs = {c["config_name"]: c for c in card.data.configs}
-        assert set(configs) == {"hf_datasets", "hf_croissant"}
+        assert set(configs) == set(TABLES)
         assert configs["hf_croissant"]["data_files"] == [
             {"split": "train", "path": "data/hf_croissant/*/*.parquet"}
         ]
@@ -172,6 +186,12 @@ def test_publish_then_bootstrap_a_new_lake_fetches_only_what_changed(tmp_path):
         assert meta["croissant_records"]["previous_snapshot"].value == DAY1
         assert store_b.dates("croissant_records") == [DAY1, DAY2]
         assert store_b.dates("hf_croissant") == [DAY2]  # only the raw records were imported
+        # ... and the same day's validator verdicts, so lake B validates only what changed
+        assert boot["validation_rows"] == store_a.num_rows("croissant_validation", DAY1) > 0
+        assert store_b.dates("croissant_validation") == [DAY1, DAY2]
+        verdicts = meta["croissant_validation"]
+        assert verdicts["carried_forward"].value > 0
+        assert verdicts["validated"].value <= len(new | changed)
 
         # Lake B's day 2 equals lake A's: same rows and values, apart from the request time of
         # the documents fetched today (each lake fetched them itself).
@@ -224,10 +244,13 @@ def test_dataset_card_front_matter_and_body():
                 "data_files": [{"split": "train", "path": "data/hf_datasets/*/*.parquet"}],
                 "default": True,
             },
-            {
-                "config_name": "hf_croissant",
-                "data_files": [{"split": "train", "path": "data/hf_croissant/*/*.parquet"}],
-            },
+            *(
+                {
+                    "config_name": table,
+                    "data_files": [{"split": "train", "path": f"data/{table}/*/*.parquet"}],
+                }
+                for table in list(TABLES)[1:]
+            ),
         ],
     }
     assert body.startswith("\n# Hugging Face Hub datasets and their Croissant metadata")

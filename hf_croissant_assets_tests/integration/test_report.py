@@ -15,8 +15,8 @@ from matplotlib import image as mpimg
 
 from hf_croissant_assets.defs.resources import HubResource, LakeResource
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.report.build import CHARTS, REPORT_JSON, build_report
-from hf_croissant_assets.report.charts import FIGSIZE, safe_label
+from hf_croissant_assets.report.build import CHARTS, REPORT_HTML, REPORT_JSON, build_report
+from hf_croissant_assets.report.charts import DPI, FIGSIZE, safe_label
 from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS
 from hf_croissant_assets_tests.support import (
     daily_report,
@@ -77,7 +77,8 @@ def lake(tmp_path: Path) -> tuple[LakeStore, Path]:
 
 
 def _assert_pngs(folder: Path) -> None:
-    width, height = (round(v * 80) for v in FIGSIZE)
+    width, height = (round(v * DPI) for v in FIGSIZE)
+    assert (width, height) == (1200, 600)
     for name in CHARTS:
         data = (folder / name).read_bytes()
         assert len(data) > 1000, name
@@ -103,7 +104,7 @@ def test_report_files_and_numbers_match_sql(lake):
 
     folder = root / "reports" / f"date={D3}"
     assert report.folder == str(folder)
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*CHARTS, REPORT_JSON])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*CHARTS, REPORT_HTML, REPORT_JSON])
     _assert_pngs(folder)
     for name in CHARTS:
         assert report.pngs[name] == (folder / name).read_bytes()
@@ -327,7 +328,7 @@ def test_report_on_s3(s3_bucket):
         for i in store.fs.get_file_info(FileSelector(f"{s3_bucket}/lake/reports", recursive=True))
         if i.type.name == "File"
     }
-    assert names == {*CHARTS, REPORT_JSON}
+    assert names == {*CHARTS, REPORT_HTML, REPORT_JSON}
 
 
 def test_dagster_asset_shows_the_charts(lake):
@@ -356,3 +357,61 @@ def test_dagster_asset_shows_the_charts(lake):
     assert meta["report_folder"].value == str(root / "reports" / f"date={D3}")
     assert meta["summary"].value["datasets"] == 9
     assert meta["croissant_status"].value["200"] == 4
+
+
+def test_croissant_depth_numbers_and_charts(tmp_path):
+    """Fields, files, validity and license agreement on a lake built from the real fixtures."""
+    from hf_croissant_assets.curate.listing_rows import dataset_row
+    from hf_croissant_assets.curate.tables import (
+        croissant_table,
+        curate_croissant_fields,
+        curate_croissant_files,
+    )
+    from hf_croissant_assets.schema import CROISSANT_RECORDS, CROISSANT_VALIDATION
+    from hf_croissant_assets_tests.hub_emulator import DEFAULT_FIXTURES_DIR
+
+    store = LakeStore(str(tmp_path / "lake"))
+    docs = {
+        "ibm/duorc": ("mit", "ibm_duorc.json"),  # Croissant says mit: agree
+        "rajpurkar/squad_v2": ("mit", "squad_v2.json"),  # Croissant says cc-by-sa-4.0
+        "pollen-robotics/apple_storage": ("other", "pollen-robotics_apple_storage.json"),
+    }
+    listing = [dataset_row({"id": d, "tags": [f"license:{t}"]}, None) for d, (t, _) in docs.items()]
+    store.write_table("hf_datasets", D3, pa.Table.from_pylist(listing, schema=HF_DATASETS))
+    records = [
+        {"dataset": d, "status": 200, "croissant": (DEFAULT_FIXTURES_DIR / f).read_text()}
+        for d, (_, f) in docs.items()
+    ]
+    store.write_table(
+        "hf_croissant", D3, croissant_table(pa.Table.from_pylist(records, schema=CROISSANT_RECORDS))
+    )
+    curate_croissant_fields(store, D3)
+    curate_croissant_files(store, D3)
+    verdicts = [
+        {
+            "dataset": "ibm/duorc",
+            "valid": False,
+            "errors": ['"repo" should be x', '"a" should be x'],
+        },
+        {"dataset": "rajpurkar/squad_v2", "valid": True, "errors": []},
+        {"dataset": "pollen-robotics/apple_storage", "valid": None, "errors": []},
+    ]
+    store.write_table(
+        "croissant_validation", D3, pa.Table.from_pylist(verdicts, schema=CROISSANT_VALIDATION)
+    )
+
+    report = build_report(store, D3)
+    depth = report.croissant_depth
+    # 12 + 9 + 9 fields; sc:Text is the most common type in all three documents
+    assert sum(t["fields"] for t in depth["field_types"]) <= 30
+    assert depth["field_types"][0]["data_type"] == "sc:Text"
+    # every fixture has one git repo FileObject and parquet FileSets without sizes
+    formats = {r["encoding_format"]: r for r in depth["bytes_by_format"]}
+    assert formats["git+https"]["files"] == 3 and formats["application/x-parquet"]["files"] == 4
+    assert all(r["bytes"] == 0 for r in depth["bytes_by_format"])
+    assert depth["validity"]["counts"] == {"valid": 1, "invalid": 1, "not validated": 1}
+    assert depth["validity"]["top_errors"] == [{"error": '"…" should be x', "documents": 1}]
+    assert depth["license_agreement"] == {
+        "agree": 1, "disagree": 1, "tag only": 0, "Croissant only": 1, "neither is SPDX": 0
+    }  # fmt: skip
+    _assert_pngs(Path(report.folder))

@@ -13,8 +13,18 @@ import hf_croissant_assets
 PACKAGE = Path(hf_croissant_assets.__file__).parent
 #: Sub-packages and modules of the plain layer (everything but the Dagster layer and the CLI).
 PLAIN = (
-    "hub", "ingest", "curate", "lake", "warehouse", "share", "report", "explore", "schema", "settings",
-)  # fmt: skip
+    "hub",
+    "ingest",
+    "curate",
+    "lake",
+    "warehouse",
+    "share",
+    "report",
+    "explore",
+    "schema",
+    "settings",
+    "preflight",
+)
 DAGSTER_LAYER = ("defs", "definitions", "cli", "cli_backfill")
 
 

@@ -142,8 +142,12 @@ def test_two_settings_build_two_definitions_in_one_process():
     assert other.resolve_schedule_def("daily_snapshot_schedule").cron_schedule == "0 5 * * *"
     first = other.resolve_job_def("daily_snapshot").partitions_def.get_first_partition_key()
     assert first == "2026-06-01"
-    assert plain.resolve_job_def("daily_snapshot").partitions_def.get_first_partition_key() == (
-        "2026-01-01"
+    # no start date: the lake's first day, today on an empty lake (./elsewhere is empty)
+    from datetime import UTC, datetime
+
+    empty = build_definitions(Settings.build(lake="./no-lake-here"))
+    assert empty.resolve_job_def("daily_snapshot").partitions_def.get_first_partition_key() == (
+        datetime.now(UTC).date().isoformat()
     )
     assert other.resources["lake"].uri == "./elsewhere"
 
@@ -181,3 +185,15 @@ def test_ci_runs_exactly_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert "pytest" in ci
     assert f"\n{ci}\n" in (ROOT / "README.md").read_text()
+
+
+def test_the_settings_module_prints_the_readme_table():
+    proc = subprocess.run(
+        [sys.executable, "-m", "hf_croissant_assets.settings"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == settings.markdown_table()
