@@ -108,7 +108,13 @@ def build_assets(settings: Settings) -> list[AssetsDefinition]:
         athena_tables if settings.athena_database else duckdb_tables,
         *build_report_assets(partitions),
         *build_explore_assets(partitions, settings.explorer_days),
-        *(build_share_assets(partitions) if settings.publish_repo else []),
+        *(
+            build_share_assets(
+                partitions, settings.explorer_days if settings.publish_explorer else None
+            )
+            if settings.publish_repo
+            else []
+        ),
     ]
 
 

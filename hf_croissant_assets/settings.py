@@ -210,6 +210,12 @@ class Settings(BaseSettings):
     backfill_max_days: int = Field(
         366, ge=1, le=3660, description="Most days one `hf-croissant backfill` range may span."
     )
+    publish_explorer: bool = Field(
+        True,
+        description="Ship the explorer's SQLite file (`explorer/explorer.db`, built for the "
+        "published day under the same rules: no private dataset, gated documents withheld) with "
+        "each published day, so `hf-croissant explore --from-hub REPO` works without a crawl.",
+    )
 
     # -- alerts -----------------------------------------------------------------------------------
     alert_webhook_set: bool = Field(

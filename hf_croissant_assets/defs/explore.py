@@ -14,7 +14,8 @@ from dagster import (
 )
 
 from hf_croissant_assets.defs.resources import LakeResource
-from hf_croissant_assets.explore.build import build_explorer
+from hf_croissant_assets.explore.build import SOURCE_TABLES, build_explorer
+from hf_croissant_assets.schema import LAKE_DATASETS
 
 
 def build_explore_assets(
@@ -22,12 +23,14 @@ def build_explore_assets(
 ) -> list[AssetsDefinition]:
     @asset(
         partitions_def=partitions,
-        deps=["hf_datasets", "hf_croissant"],
+        # every table it reads that the registry has: it runs after the day's tables
+        deps=[t for t in SOURCE_TABLES if t in LAKE_DATASETS],
         group_name="explore",
         kinds={"sqlite", "python"},
         description="SQLite file for the browser explorer (`hf-croissant explore`, Datasette): "
         "the newest produced day's datasets with their Croissant columns (and validity / SPDX "
-        f"licences / change events when the lake has them), {days} days of daily series, "
+        "licences / field data types / declared bytes / change events when the lake has them), "
+        f"{days} days of daily series, "
         "full-text search and facet indexes. Written atomically to `<lake>/explorer/explorer.db` "
         "(uploaded next to an s3:// lake); row counts checked against the lake. Never calls the Hub.",
     )

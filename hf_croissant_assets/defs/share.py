@@ -5,8 +5,7 @@ it starts only after every table of the day was written and passed every check, 
 shared half-done or unchecked. Defined only when HF_CROISSANT_PUBLISH_REPO is set (definitions.py).
 """
 
-import os
-import shutil
+import tempfile
 
 from dagster import (
     AssetExecutionContext,
@@ -18,14 +17,18 @@ from dagster import (
 )
 
 from hf_croissant_assets.defs.resources import CrawlSettings, HfPublishResource, LakeResource
-from hf_croissant_assets.explore.build import shippable_explorer
+from hf_croissant_assets.explore.build import public_explorer
 from hf_croissant_assets.share.publish import PUBLISHED_TABLES, publish_day
 
 
-def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
+def build_share_assets(
+    partitions: PartitionsDefinition, explorer_days: int | None = 30
+) -> list[AssetsDefinition]:
+    """`explorer_days`: days of series in the shipped explorer file; None ships none."""
+
     @asset(
         partitions_def=partitions,
-        deps=[*PUBLISHED_TABLES, "explorer_db"],
+        deps=list(PUBLISHED_TABLES),
         group_name="share",
         kinds={"huggingface", "parquet"},
         description="The day's partitions of every lake table (`hf_datasets`, `hf_croissant`, "
@@ -33,8 +36,14 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
         "dataset repo HF_CROISSANT_PUBLISH_REPO as one commit (`data/<table>/date=D/part-0.parquet`), "
         "with the dataset card (README.md: configs for the viewer, schema, method, licence, "
         "caveats). Runs after the day's blocking checks passed; re-publishing a day replaces its "
-        "files. Needs a write token in HF_TOKEN (checked before any upload). The explorer file "
-        "(`explorer_db`) is shipped as `explorer/explorer.db` when it holds this day.",
+        "files. Needs a write token in HF_TOKEN (checked before any upload). "
+        + (
+            "An explorer file of the day (`hf-croissant explore --from-hub`), built under the "
+            "same rules as the tables (no private dataset, gated documents withheld), is shipped "
+            "as `explorer/explorer.db`."
+            if explorer_days
+            else "No explorer file is shipped (HF_CROISSANT_PUBLISH_EXPLORER=false)."
+        ),
     )
     def hf_hub_export(
         context: AssetExecutionContext,
@@ -42,8 +51,18 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
         hf_publish: HfPublishResource,
         crawl: CrawlSettings,
     ) -> MaterializeResult:
-        explorer = shippable_explorer(lake.store(), context.partition_key, context.log)
-        try:
+        with tempfile.TemporaryDirectory(prefix="hf-croissant-ship-") as tmp:
+            explorer = None
+            if explorer_days:
+                built = public_explorer(
+                    lake.store(), context.partition_key, tmp, days=explorer_days,
+                    gated_documents=hf_publish.gated_documents,
+                )  # fmt: skip
+                explorer = built.path
+                context.log.info(
+                    f"explorer file for {built.date}: {built.bytes} bytes, "
+                    f"{built.rows.get('datasets', 0)} datasets ({built.seconds} s)"
+                )
             result = publish_day(
                 lake.store(),
                 context.partition_key,
@@ -56,9 +75,6 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
                 logger=context.log,
                 explorer_path=explorer,
             )
-        finally:
-            if explorer is not None and lake.store().is_s3:  # a temporary local copy
-                shutil.rmtree(os.path.dirname(explorer), ignore_errors=True)
         endpoint = hf_publish.endpoint.rstrip("/")
         return MaterializeResult(
             metadata={

@@ -9,10 +9,13 @@ Tables (names are stable: the metadata, canned queries and dataset page rely on 
 - ``datasets``: one row per dataset of the newest `hf_datasets` day: the listing columns as in the
   lake, then the Croissant columns of `hf_croissant` (prefixed ``croissant_``; the raw document is
   kept apart), then the validation result (``croissant_valid`` ...) when the lake has a
-  `croissant_validation` table. Columns are the registry's (`schema.py`) that the day's file has,
+  `croissant_validation` table for the day, the distinct field data types of the document
+  (``croissant_field_data_types``, a JSON array, from `hf_croissant_fields`) and its declared
+  bytes (``croissant_declared_bytes``, from `hf_croissant_files`) when the lake has those. Columns are the registry's (`schema.py`) that the day's file has,
   plus any extra column the file carries (e.g. `license_spdx`), so a newer lake shows its new
   columns without a change here. Full-text search over id, author, Croissant name, description and
-  keywords; an index per facet column.
+  keywords; an index per facet column and one covering index over all of them (a facet of a
+  filtered page then reads index entries only).
 - ``croissant_documents``: the raw Croissant JSON-LD per dataset (shown pretty-printed on the
   dataset page; kept out of ``datasets`` so table pages stay light).
 - ``daily_series`` + ``series_days``: per dataset, its downloads and likes on each snapshot of the
@@ -22,7 +25,12 @@ Tables (names are stable: the metadata, canned queries and dataset page rely on 
 - ``snapshots``: rows per day of every `hf_datasets` snapshot (from parquet footers).
 - ``hf_datasets`` / ``hf_croissant``: views with the lake's table and column names, so the
   example SQL of `warehouse/sql/query.sql` runs here with the same text.
-- ``_build``: what was built from where (date, lake, counts).
+- ``_build``: what was built (date, counts, versions); never where from: the file is published,
+  and a local path or bucket name is nobody else's business.
+
+A *public* build (`public=True`, what publishing ships) follows the publishing rules: no row of a
+private dataset anywhere (datasets, documents, series, events, snapshot counts), and for a gated
+dataset no document nor anything derived from it (unless `gated_documents`).
 
 Rows are streamed (DuckDB over `pyarrow.dataset`s of the lake's files, record batches into
 SQLite), so memory does not grow with the day. The file is written under a temporary name and
@@ -33,6 +41,7 @@ Every table's row count is checked against the lake before the rename.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -49,6 +58,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -75,6 +85,18 @@ HISTORY_VIEW = "history"
 #: Optional lake tables (other parts of the project add them to the registry); used when present.
 VALIDATION_TABLE = "croissant_validation"
 CHANGES_TABLE = "hf_dataset_changes"
+FIELDS_TABLE = "hf_croissant_fields"
+FILES_TABLE = "hf_croissant_files"
+#: The lake tables the explorer reads (the asset depends on those the registry has).
+SOURCE_TABLES = (
+    "hf_datasets", "hf_croissant", VALIDATION_TABLE, FIELDS_TABLE, FILES_TABLE, CHANGES_TABLE,
+)  # fmt: skip
+#: Per-dataset columns aggregated from the fields / files tables.
+FIELD_TYPES_COLUMN = "croissant_field_data_types"
+DECLARED_BYTES_COLUMN = "croissant_declared_bytes"
+#: Columns of `hf_croissant` that are not the document nor derived from it (a public build
+#: keeps them for gated datasets; the same rule as publishing's).
+NOT_FROM_DOCUMENT = ("dataset", "request_time", "status", "reason", "sha", "last_modified")
 #: Prefix of the Croissant (and validation) columns in ``datasets``.
 CROISSANT_PREFIX = "croissant_"
 #: Columns of ``datasets`` searched by full-text search (those the file has).
@@ -91,6 +113,17 @@ INDEXED_COLUMNS = (
     "croissant_valid",
     "croissant_license_spdx",
     "croissant_conforms_to",
+    "croissant_declared_bytes",
+)
+#: Columns of the covering facet index, leading with the most filtered one (those present).
+FACET_INDEX_COLUMNS = (
+    "license",
+    "license_spdx",
+    "gated",
+    "croissant_status",
+    "croissant_valid",
+    "croissant_encoding_formats",
+    FIELD_TYPES_COLUMN,
 )
 BATCH_ROWS = 20_000
 
@@ -270,8 +303,13 @@ class _Builder:
         day: str,
         days: int,
         progress: Callable[[str], None],
+        public: bool = False,
+        gated_documents: bool = False,
     ) -> None:
         self.store = store
+        self.public = public
+        self.gated_documents = gated_documents
+        self.hides = False
         self.conn = conn
         self.registry = registry
         self.day = day
@@ -313,23 +351,51 @@ class _Builder:
             ) from None
         return count
 
-    def _duck_rows(self, sql: str) -> Iterator[tuple[Any, ...]]:
-        reader = self.duck.sql(sql).to_arrow_reader(BATCH_ROWS)
+    def _count(self, sql: str) -> int:
+        # fetchall: a fetchone leaves DuckDB's result open and blocks the next statement
+        return int(self.duck.execute(sql).fetchall()[0][0])
+
+    def _duck_rows(self, sql: str, batch_rows: int = BATCH_ROWS) -> Iterator[tuple[Any, ...]]:
+        reader = self.duck.sql(sql).to_arrow_reader(batch_rows)
         for batch in reader:
             yield from _rows(batch, convert=False)
 
-    # datasets: listing + Croissant + validation
+    def restrict(self, listing: _Source) -> None:
+        """DuckDB views `l` (the listing rows the file holds) and `flags` (dataset, hide): the
+        listing without private datasets in a public build; hide = the document and what derives
+        from it are withheld (a gated dataset in a public build without gated documents)."""
+        _register(self.duck, "l_all", self.store, listing.prefix, listing.day)
+        names = listing.schema.names
+        keep = "private IS NOT TRUE" if self.public and "private" in names else "true"
+        hide = (
+            "coalesce(CAST(gated AS VARCHAR), 'false') <> 'false'"
+            if self.public and not self.gated_documents and "gated" in names
+            else "false"
+        )
+        self.duck.execute(f"CREATE OR REPLACE VIEW l AS SELECT * FROM l_all WHERE {keep}")
+        self.duck.execute(f"CREATE OR REPLACE TABLE flags AS SELECT dataset, {hide} AS hide FROM l")
+        self.hides = hide != "false"
+
+    def _hidden(self, expr: str) -> str:
+        """`expr`, or NULL for a row whose document is withheld (`flags.hide`, joined as `g`)."""
+        return f"CASE WHEN g.hide THEN NULL ELSE {expr} END" if self.hides else expr
+
+    # datasets: listing + Croissant + validation + field types + declared bytes
     def datasets(
-        self, listing: _Source, croissant: _Source | None, validation: _Source | None
+        self,
+        listing: _Source,
+        croissant: _Source | None,
+        validation: _Source | None,
+        fields: _Source | None = None,
+        files: _Source | None = None,
     ) -> list[str]:
-        _register(self.duck, "l", self.store, listing.prefix, listing.day)
         select = [f"'{self.day}' AS date"]
         columns: list[tuple[str, str]] = [("date", "TEXT")]
         for name in ordered_columns(listing.schema, listing.declared):
             type_ = listing.schema.field(name).type
             select.append(_duck_expr(f"l.{_ident(name)}", type_))
             columns.append((name, _sqlite_type(type_)))
-        joins = []
+        joins = ["LEFT JOIN flags g ON g.dataset = l.dataset"] if self.hides else []
         for alias, src, skip in (
             ("c", croissant, {"dataset", "croissant"}),
             ("v", validation, {"dataset"}),
@@ -338,21 +404,49 @@ class _Builder:
                 continue
             _register(self.duck, alias, self.store, src.prefix, src.day)
             joins.append(f"LEFT JOIN {alias} ON {alias}.dataset = l.dataset")
+            taken = {c for c, _ in columns}
             for name in ordered_columns(src.schema, src.declared):
                 if name in skip:
                     continue
                 out = name if name.startswith(CROISSANT_PREFIX) else CROISSANT_PREFIX + name
-                if out in {c for c, _ in columns}:
+                if out in taken and alias == "v":  # e.g. reason: the fetch's and the validator's
+                    out = f"{CROISSANT_PREFIX}validation_{name}"
+                if out in taken:
                     continue
                 type_ = src.schema.field(name).type
-                select.append(_duck_expr(f"{alias}.{_ident(name)}", type_))
+                expr = _duck_expr(f"{alias}.{_ident(name)}", type_)
+                if alias == "v" or name not in NOT_FROM_DOCUMENT:
+                    expr = self._hidden(expr)
+                select.append(expr)
                 columns.append((out, _sqlite_type(type_)))
+                taken.add(out)
+        if fields is not None and "data_types" in fields.schema.names:
+            _register(self.duck, "fr", self.store, fields.prefix, fields.day)
+            self.duck.execute(
+                "CREATE OR REPLACE TEMP VIEW ft AS SELECT dataset, "
+                "CAST(to_json(list_sort(list_distinct(flatten(list(data_types))))) AS VARCHAR) "
+                "AS types FROM fr GROUP BY dataset"
+            )
+            joins.append("LEFT JOIN ft ON ft.dataset = l.dataset")
+            select.append(self._hidden("ft.types"))
+            columns.append((FIELD_TYPES_COLUMN, "TEXT"))
+        if files is not None and "content_size_bytes" in files.schema.names:
+            _register(self.duck, "fl", self.store, files.prefix, files.day)
+            # TRY_CAST: hostile sizes may add up past 64 bits; such a sum is unknown, not an error.
+            self.duck.execute(
+                "CREATE OR REPLACE TEMP VIEW fb AS SELECT dataset, "
+                "TRY_CAST(sum(content_size_bytes) AS BIGINT) AS bytes FROM fl GROUP BY dataset"
+            )
+            joins.append("LEFT JOIN fb ON fb.dataset = l.dataset")
+            select.append(self._hidden("fb.bytes"))
+            columns.append((DECLARED_BYTES_COLUMN, "INTEGER"))
         # A unique index, not a PRIMARY KEY: a rowid table, so Datasette renders the id cell
         # through the plugin (a link to the dataset page) instead of its own row link. Created
         # after the rows: one sorted index build instead of 500k random b-tree inserts.
         self._create(DATASETS_TABLE, columns)
         sql = f"SELECT {', '.join(select)} FROM l {' '.join(joins)}"
-        self.progress(f"datasets: {listing.rows} rows from {listing.day}")
+        expected = self._count("SELECT count(*) FROM l")
+        self.progress(f"datasets: {expected} rows from {listing.day}")
         self.rows[DATASETS_TABLE] = self._insert(DATASETS_TABLE, len(columns), self._duck_rows(sql))
         try:
             self.conn.execute(
@@ -366,7 +460,7 @@ class _Builder:
                 f"{DATASETS_TABLE}: the lake's {self.day} partition has a dataset id twice "
                 f"({dup!r}); check the day's tables (the schema checks report duplicates)"
             ) from None
-        self.expected[DATASETS_TABLE] = listing.rows
+        self.expected[DATASETS_TABLE] = int(expected)
         return [c for c, _ in columns]
 
     def documents(self, croissant: _Source) -> None:
@@ -378,6 +472,22 @@ class _Builder:
         if "dataset" not in wanted or "croissant" not in wanted:
             return
         self._create(DOCUMENTS_TABLE, [(c, "INTEGER" if c == "status" else "TEXT") for c in wanted])
+        if self.public:  # only the rows of datasets the file holds, withheld documents as null
+            exprs = [
+                f"c.{_ident(c)}" if c in ("dataset", "status") else self._hidden(f"c.{_ident(c)}")
+                for c in wanted
+            ]
+            where = "c.dataset IN (SELECT dataset FROM flags)"
+            join = "LEFT JOIN flags g ON g.dataset = c.dataset " if self.hides else ""
+            expected = self._count(f"SELECT count(*) FROM c WHERE {where}")
+            self.progress(f"croissant_documents: {expected} rows")
+            self.rows[DOCUMENTS_TABLE] = self._insert(
+                DOCUMENTS_TABLE,
+                len(wanted),
+                self._duck_rows(f"SELECT {', '.join(exprs)} FROM c {join}WHERE {where}", 2_000),
+            )
+            self.expected[DOCUMENTS_TABLE] = int(expected)
+            return
         pf = _parquet(self.store, croissant.prefix, croissant.day)
 
         def rows() -> Iterator[tuple[Any, ...]]:
@@ -423,7 +533,7 @@ class _Builder:
         )
         self.progress(f"daily_series: {len(window)} day(s) from {window[0]} to {window[-1]}")
         self.rows[SERIES_TABLE] = self._insert(SERIES_TABLE, 3, self._duck_rows(sql))
-        self.expected[SERIES_TABLE] = listing.rows
+        self.expected[SERIES_TABLE] = self.expected[DATASETS_TABLE]
         self.conn.execute(
             f"CREATE VIEW {HISTORY_VIEW} AS SELECT s.dataset AS dataset, d.date AS date, "
             "json_extract(s.downloads, '$[' || d.idx || ']') AS downloads, "
@@ -434,11 +544,16 @@ class _Builder:
 
     def snapshots(self, listing: _Source) -> None:
         self._create(SNAPSHOTS_TABLE, [("date", "TEXT"), ("datasets", "INTEGER")], pk="date")
-        rows = [
-            (d, _parquet(self.store, listing.prefix, d).metadata.num_rows)
-            for d in lake_dates(self.store, listing.prefix)
-            if d <= self.day
-        ]
+        rows = []
+        for d in lake_dates(self.store, listing.prefix):
+            if d > self.day:
+                continue
+            pf = _parquet(self.store, listing.prefix, d)
+            count = pf.metadata.num_rows
+            if self.public and "private" in pf.schema_arrow.names:  # public rows only
+                private = pf.read(columns=["private"]).column(0)
+                count -= int(pc.sum(pc.fill_null(private, False)).as_py() or 0)
+            rows.append((d, count))
         self.conn.executemany(f"INSERT INTO {SNAPSHOTS_TABLE} VALUES (?, ?)", rows)
 
     def changes(self) -> bool:
@@ -451,6 +566,10 @@ class _Builder:
         columns: list[str] | None = None
         expected = 0
         count = 0
+        private = None
+        if self.public:
+            ids = self.duck.execute("SELECT dataset FROM l_all WHERE private IS TRUE").fetchall()
+            private = pa.array([r[0] for r in ids], pa.string()) if ids else None
         for d in window:
             pf = _parquet(self.store, prefix, d)
             names = ordered_columns(pf.schema_arrow, declared)
@@ -459,6 +578,9 @@ class _Builder:
                 types = [_sqlite_type(pf.schema_arrow.field(n).type) for n in names]
                 self._create(CHANGES_TABLE, [("date", "TEXT"), *zip(names, types, strict=True)])
             present = [n for n in columns if n in names]
+            read = (
+                present if "dataset" in present or "dataset" not in names else [*present, "dataset"]
+            )
             expected += pf.metadata.num_rows
 
             def rows(
@@ -466,9 +588,17 @@ class _Builder:
                 d: str = d,
                 present: list[str] = present,
                 columns: list[str] = columns,
+                read: list[str] = read,
             ) -> Iterator[tuple[Any, ...]]:
-                for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=present):
-                    values = {n: c.to_pylist() for n, c in zip(present, batch.columns, strict=True)}
+                nonlocal expected
+                for read_batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=read):
+                    batch = read_batch
+                    if private is not None and "dataset" in read:
+                        # a public build: no event of a private dataset
+                        keep = pc.invert(pc.is_in(batch.column("dataset"), value_set=private))
+                        expected -= batch.num_rows - int(pc.sum(keep).as_py() or 0)
+                        batch = batch.filter(keep)
+                    values = {n: c.to_pylist() for n, c in zip(read, batch.columns, strict=True)}
                     cols = [[d] * batch.num_rows] + [
                         [_py_value(v) for v in values[n]]
                         if n in values
@@ -523,6 +653,15 @@ class _Builder:
         for col in INDEXED_COLUMNS:
             if col in dataset_columns:
                 db[DATASETS_TABLE].create_index([col], find_unique_name=True)  # type: ignore[union-attr]
+        # One covering index over the facet columns: a facet of a page filtered on any of them
+        # (or on a search: rowids) counts index entries instead of visiting 500k wide rows.
+        facet_cols = [c for c in FACET_INDEX_COLUMNS if c in dataset_columns]
+        if len(facet_cols) > 1:
+            self.progress(f"facet index over {', '.join(facet_cols)}")
+            cols = ", ".join(_ident(c) for c in facet_cols)
+            self.conn.execute(
+                f"CREATE INDEX idx_{DATASETS_TABLE}_facets ON {DATASETS_TABLE} ({cols})"
+            )
         fts = [c for c in FTS_COLUMNS if c in dataset_columns]
         self.progress(f"full-text search over {', '.join(fts)}")
         db[DATASETS_TABLE].enable_fts(fts, tokenize="porter", create_triggers=False)  # type: ignore[union-attr]
@@ -541,6 +680,17 @@ class _Builder:
                 f"explorer rows do not match the lake for {self.day} ({detail}); the file was not "
                 "published — a table has duplicate dataset ids or changed during the build"
             )
+
+
+def _versions() -> dict[str, str]:
+    """The versions that made the file (the package, its reader and writers)."""
+    out = {"sqlite": sqlite3.sqlite_version}
+    for dist in ("hf_croissant_assets", "duckdb", "pyarrow", "sqlite-utils"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
 
 
 def newest_day(store: LakeStore, registry: Mapping[str, LakeDataset] = LAKE_DATASETS) -> str:
@@ -563,8 +713,14 @@ def build_sqlite(
     date: str | None = None,
     registry: Mapping[str, LakeDataset] = LAKE_DATASETS,
     progress: Callable[[str], None] | None = None,
+    public: bool = False,
+    gated_documents: bool = False,
 ) -> BuildResult:
-    """Build the explorer file at local `out_path` (atomically: temp name, checked, renamed)."""
+    """Build the explorer file at local `out_path` (atomically: temp name, checked, renamed).
+
+    `public`: what publishing ships (see the module docstring): no private dataset, and no
+    document of a gated one unless `gated_documents`.
+    """
     started = time.monotonic()
     say = progress or (lambda message: log.info("explorer: %s", message))
     day = validate_date(date) if date else newest_day(store, registry)
@@ -573,6 +729,8 @@ def build_sqlite(
         raise ExplorerBuildError(f"no hf_datasets partition for {day} in the lake at {store.uri}")
     croissant = _source(store, registry, "hf_croissant", day)
     validation = _source(store, registry, VALIDATION_TABLE, day)
+    fields = _source(store, registry, FIELDS_TABLE, day)
+    files = _source(store, registry, FILES_TABLE, day)
     out_dir = os.path.dirname(os.path.abspath(out_path))
     os.makedirs(out_dir, exist_ok=True)
     tmp = os.path.join(out_dir, f".{os.path.basename(out_path)}.{uuid.uuid4().hex}.tmp")
@@ -582,8 +740,9 @@ def build_sqlite(
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA page_size = 8192")
         conn.execute("BEGIN")
-        b = _Builder(store, conn, registry, day, days, say)
-        columns = b.datasets(listing, croissant, validation)
+        b = _Builder(store, conn, registry, day, days, say, public, gated_documents)
+        b.restrict(listing)
+        columns = b.datasets(listing, croissant, validation, fields, files)
         if croissant is not None:
             b.documents(croissant)
         window = b.series(listing)
@@ -595,13 +754,16 @@ def build_sqlite(
         optional = {
             "hf_croissant": croissant is not None,
             VALIDATION_TABLE: validation is not None,
+            FIELDS_TABLE: fields is not None,
+            FILES_TABLE: files is not None,
             CHANGES_TABLE: has_changes,
         }
         info = {
             "date": day,
             "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "lake": store.uri,
             "schema_version": SCHEMA_VERSION,
+            "versions": json.dumps(_versions(), sort_keys=True),
+            "public": json.dumps(public),
             "days": str(days),
             "series_days": json.dumps(window),
             "optional_tables": json.dumps(optional, sort_keys=True),
@@ -702,23 +864,17 @@ def build_info(path: str) -> dict[str, str]:
         conn.close()
 
 
-def shippable_explorer(store: LakeStore, date: str, logger: Any = log) -> str | None:
-    """The lake's explorer file as a local path if it holds day `date` (else None, logged).
+def public_explorer(
+    store: LakeStore, date: str, directory: str, *, days: int = 30, gated_documents: bool = False
+) -> BuildResult:
+    """The explorer file publishing ships with day `date`, built in local `directory`.
 
-    Publishing ships it with the day; an S3 lake's file is copied to a temporary local folder
-    first (the caller removes that folder after use).
+    Built from the lake for that day (not copied from the operator's file, which holds private
+    datasets and gated documents when the lake does): a public build, under the rules that the
+    published tables follow.
     """
-    src = store.path(EXPLORER_DIR, EXPLORER_FILE)
-    tmp_dir = tempfile.mkdtemp(prefix="hf-croissant-ship-") if store.is_s3 else None
-    try:
-        path = fetch_explorer(store, os.path.join(tmp_dir, EXPLORER_FILE) if tmp_dir else src)
-        built = build_info(path).get("date")
-        problem = None if built == date else f"it holds {built}, not {date}"
-    except ExplorerBuildError as exc:
-        problem = str(exc)
-    if problem is None:
-        return path
-    logger.info(f"explorer not shipped: {problem}")
-    if tmp_dir:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-    return None
+    return build_sqlite(
+        store, os.path.join(directory, EXPLORER_FILE), days=days, date=date, public=True,
+        gated_documents=gated_documents,
+        progress=lambda message: log.info("public explorer: %s", message),
+    )  # fmt: skip

@@ -25,7 +25,9 @@ from hf_croissant_assets.explore.build import (
     CHANGES_TABLE,
     CROISSANT_PREFIX,
     DATASETS_TABLE,
+    DECLARED_BYTES_COLUMN,
     DOCUMENTS_TABLE,
+    FIELD_TYPES_COLUMN,
     HISTORY_VIEW,
     SERIES_DAYS_TABLE,
     SERIES_TABLE,
@@ -34,23 +36,25 @@ from hf_croissant_assets.explore.build import (
     build_info,
     comments,
 )
-from hf_croissant_assets.explore.page import PLUGIN
+from hf_croissant_assets.explore.page import ARRAY_SET_FACET, PLUGIN
 from hf_croissant_assets.schema import LAKE_DATASETS, LakeDataset
 from hf_croissant_assets.warehouse.queries import example_queries
 
 TITLE = "Hugging Face Hub datasets and their Croissant metadata"
 
-#: Facets shown by default on the datasets table, when the column exists (in this order).
+#: Facets shown by default on the datasets table, when the column exists (in this order). Each
+#: is in the covering facet index (build.FACET_INDEX_COLUMNS); any other column can still be
+#: faceted from the page (`?_facet=column`).
 DEFAULT_FACETS: tuple[str, ...] = (
     "license",
     "license_spdx",
     "gated",
     "croissant_status",
     "croissant_valid",
-    "croissant_license_spdx",
 )
-#: JSON-array columns faceted by their values.
-ARRAY_FACETS: tuple[str, ...] = ("croissant_encoding_formats",)
+#: JSON-array columns (distinct values per row) faceted by their values (the plugin's
+#: `array_set` facet).
+ARRAY_FACETS: tuple[str, ...] = ("croissant_encoding_formats", FIELD_TYPES_COLUMN)
 
 #: Example queries that need every day of the lake: the explorer's answer from its own tables.
 MULTI_DAY_QUERIES: dict[str, tuple[str, str]] = {
@@ -68,6 +72,35 @@ MULTI_DAY_QUERIES: dict[str, tuple[str, str]] = {
             'ORDER BY "date"'
         ),
         "Downloads of the most downloaded dataset over the explorer's series window.",
+    ),
+}
+#: Example queries of `croissant_validation` answered from the datasets' validation columns
+#: (SQLite has no UNNEST: json_each instead), when the explorer has them.
+VALIDATION_QUERIES: dict[str, tuple[str, str]] = {
+    "validity_latest": (
+        (
+            "SELECT CASE WHEN croissant_valid THEN 'valid' WHEN NOT croissant_valid THEN 'invalid'"
+            "\n            ELSE 'not validated' END AS verdict,\n       count(*) AS documents\n"
+            "FROM datasets\nWHERE croissant_status = 200\nGROUP BY 1\nORDER BY documents DESC, verdict"
+        ),
+        (
+            "How many served Croissant documents does the MLCommons reference validator accept "
+            "(from the datasets' croissant_valid column)?"
+        ),
+    ),
+    "top_validation_errors_latest": (
+        (
+            "SELECT error, count(*) AS documents\nFROM (\n"
+            "  SELECT DISTINCT d.dataset, e.value AS error\n  FROM datasets d,\n"
+            "       json_each(d.croissant_errors) AS e\n"
+            "  WHERE d.croissant_errors IS NOT NULL\n)\nGROUP BY error\n"
+            "ORDER BY documents DESC, error\nLIMIT 20"
+        ),
+        (
+            "The most common validation errors, by documents (from the datasets' "
+            "croissant_errors; the lake's query also groups errors that differ only in quoted "
+            "names)."
+        ),
     ),
 }
 #: Example queries answered from the change events when the explorer has them.
@@ -101,15 +134,31 @@ def column_descriptions(
     croissant = comments(registry["hf_croissant"].schema) if "hf_croissant" in registry else {}
     validation = comments(registry[VALIDATION_TABLE].schema) if VALIDATION_TABLE in registry else {}
     out: dict[str, str] = {"date": "the lake snapshot (UTC day) this row comes from"}
+    out[FIELD_TYPES_COLUMN] = (
+        "hf_croissant_fields.data_types: the distinct data types of the document's fields "
+        "(a JSON array)"
+    )
+    out[DECLARED_BYTES_COLUMN] = (
+        "hf_croissant_files.content_size_bytes: the sum of the declared sizes of the document's "
+        "files (bytes; null when none declares one)"
+    )
     for col in columns:
+        if col in out:
+            continue
         if col in listing:
             out[col] = listing[col]
         elif col.startswith(CROISSANT_PREFIX):
             base = col[len(CROISSANT_PREFIX) :]
-            text = croissant.get(base) or validation.get(base)
-            source = "croissant_validation" if base in validation else "hf_croissant"
+            if base.startswith("validation_") and base[len("validation_") :] in validation:
+                base = base[len("validation_") :]  # a validator column named like a fetch one
+                text: str | None = validation[base]
+                source = "croissant_validation"
+            else:
+                in_croissant = base in croissant or base not in validation
+                text = croissant.get(base) if in_croissant else validation.get(base)
+                source = "hf_croissant" if in_croissant else "croissant_validation"
             out[col] = f"{source}.{base}" + (f": {text}" if text else "")
-    return out
+    return {k: v for k, v in out.items() if k in columns or k == "date"}
 
 
 def _runs(conn: sqlite3.Connection, sql: str) -> bool:
@@ -130,6 +179,10 @@ def canned_queries(conn: sqlite3.Connection, tables: set[str]) -> dict[str, dict
         description = question
         if name in MULTI_DAY_QUERIES:
             body, description = MULTI_DAY_QUERIES[name]
+        elif name in VALIDATION_QUERIES:
+            if not {"croissant_valid", "croissant_errors"} <= set(_columns(conn, DATASETS_TABLE)):
+                continue
+            body, description = VALIDATION_QUERIES[name]
         elif name in CHANGES_QUERIES:
             if CHANGES_TABLE not in tables:
                 continue
@@ -176,7 +229,7 @@ def explorer_metadata(
     finally:
         conn.close()
     facets: list[Any] = [c for c in DEFAULT_FACETS if c in columns]
-    facets += [{"array": c} for c in ARRAY_FACETS if c in columns]
+    facets += [{ARRAY_SET_FACET: c} for c in ARRAY_FACETS if c in columns]
     day = info.get("date", "?")
     table_meta: dict[str, Any] = {
         DATASETS_TABLE: {
@@ -229,7 +282,7 @@ def explorer_metadata(
         "plugins": {
             PLUGIN: {
                 "database": database,
-                "lake": lake_url or info.get("lake") or "./data/lake",
+                "lake": lake_url or "./data/lake",
                 "date": day,
             },
         },

@@ -22,6 +22,10 @@ from hf_croissant_assets.explore.build import (
 )
 
 PLUGIN = "hf-croissant-explorer"
+#: The plugin's facet type for JSON arrays of distinct values (`?_facet_array_set=column`).
+ARRAY_SET_FACET = "array_set"
+#: Validation errors listed on the dataset page (the column holds the validator's capped list).
+TOP_ERRORS = 10
 HUB_URL = "https://huggingface.co/datasets/"
 #: Longest document shown pretty-printed (characters); the rest is cut with a note.
 MAX_DOCUMENT_CHARS = 400_000
@@ -31,9 +35,11 @@ SUMMARY = (
     "status",
     "reason",
     "valid",
+    "error_count",
     "errors",
     "warnings",
     "validator_version",
+    "validation_reason",
     "conforms_to",
     "name",
     "license_url",
@@ -44,6 +50,8 @@ SUMMARY = (
     "file_object_count",
     "file_set_count",
     "encoding_formats",
+    "field_data_types",
+    "declared_bytes",
     "keywords",
     "version",
     "date_published",
@@ -124,6 +132,17 @@ def _series(values: list[float | None]) -> str:
     return " ".join(points)
 
 
+def _json_list(text: Any) -> list[str]:
+    """A JSON array cell as a list of strings ([] when null or not an array)."""
+    if not isinstance(text, str):
+        return []
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 def history(conn: sqlite3.Connection, dataset_id: str) -> dict[str, Any]:
     days = [r[0] for r in conn.execute(f"SELECT date FROM {SERIES_DAYS_TABLE} ORDER BY idx")]
     row = conn.execute(
@@ -171,6 +190,10 @@ def dataset_context(
     context["croissant_status"] = summary.get("status")
     context["croissant_valid"] = summary.get("valid")
     context["has_validation"] = "valid" in summary
+    errors = _json_list(summary.get("errors"))
+    context["validation_errors"] = errors[:TOP_ERRORS]
+    context["validation_error_count"] = summary.get("error_count") or len(errors)
+    context["field_data_types"] = _json_list(summary.get("field_data_types"))
     document = None
     if DOCUMENTS_TABLE in tables:
         doc = conn.execute(

@@ -3,6 +3,7 @@ against DuckDB over the same parquet, and its metadata / canned queries / datase
 
 from __future__ import annotations
 
+import datetime
 import json
 import sqlite3
 from pathlib import Path
@@ -20,7 +21,7 @@ from hf_croissant_assets.explore.build import (
 from hf_croissant_assets.explore.metadata import explorer_metadata
 from hf_croissant_assets.explore.page import dataset_context, dataset_href, snippets
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS, LAKE_DATASETS, LakeDataset
+from hf_croissant_assets.schema import DATASETS, HF_CROISSANT, HF_DATASETS, LAKE_DATASETS
 from hf_croissant_assets.warehouse.queries import example_queries
 
 D1, D2, D3 = "2026-01-01", "2026-01-02", "2026-01-04"
@@ -28,34 +29,16 @@ HOSTILE = (
     "<script>alert('x')</script> [click](javascript:alert(1)) **bold** <img src=x onerror=alert(2)>"
 )
 
-VALIDATION = pa.schema(
-    [
-        pa.field("dataset", pa.string()),
-        pa.field("valid", pa.bool_(), metadata={b"comment": "passes the reference validator"}),
-        pa.field("errors", pa.list_(pa.string())),
-        pa.field("warnings", pa.list_(pa.string())),
-        pa.field("validator_version", pa.string()),
-    ]
-)
-CHANGES = pa.schema(
-    [
-        pa.field("dataset", pa.string()),
-        pa.field("change", pa.string()),
-        pa.field("before", pa.string()),
-        pa.field("after", pa.string()),
-        pa.field("previous_date", pa.string()),
-    ]
-)
-#: The registry as issues 14 and 15 extend it (names and columns as they specify).
-EXTENDED = {
-    **LAKE_DATASETS,
-    "croissant_validation": LakeDataset(
-        "croissant_validation", "croissant_validation", VALIDATION, is_table=True
-    ),
-    "hf_dataset_changes": LakeDataset(
-        "hf_dataset_changes", "hf_dataset_changes", CHANGES, is_table=True
-    ),
-}
+#: An older lake's writers: the tables without issue 14's SPDX columns.
+OLD_LISTING = pa.schema([f for f in HF_DATASETS if f.name != "license_spdx"])
+OLD_CROISSANT = pa.schema([f for f in HF_CROISSANT if f.name != "license_spdx"])
+#: The registry of a lake before issues 14 and 15 (no validation, fields, files, changes).
+OLD_REGISTRY = {
+    name: d
+    for name, d in LAKE_DATASETS.items()
+    if name not in ("croissant_validation", "hf_croissant_fields", "hf_croissant_files",
+                    "hf_dataset_changes")
+}  # fmt: skip
 
 
 def _listing(day: str, n: int) -> list[dict]:
@@ -94,46 +77,64 @@ def _croissant(rows: list[dict]) -> list[dict]:
 
 
 def _write(store: LakeStore, extended: bool, n: int = 12) -> None:
+    """Three days; `extended`: today's schemas and tables (SPDX columns, validation, fields,
+    files, change events), else an older lake's (listing and Croissant only)."""
     for day in (D1, D2, D3):
         rows = _listing(day, n if day == D3 else n - 2)
-        listing = pa.Table.from_pylist(rows, schema=HF_DATASETS)
-        croissant = pa.Table.from_pylist(_croissant(rows), schema=HF_CROISSANT)
-        if extended:  # issue 14's SPDX columns, as the newer writers add them
-            spdx = pa.array([{"mit": "MIT"}.get(r["license"] or "") for r in rows], pa.string())
-            listing = listing.append_column("license_spdx", spdx)
-            croissant = croissant.append_column("license_spdx", spdx)
-        store.write_table("hf_datasets", day, listing)
-        store.write_table("hf_croissant", day, croissant)
-    if extended:
-        root = Path(store.root)
-        rows = _listing(D3, n)
-        validation = pa.Table.from_pylist(
-            [
-                {"dataset": r["dataset"], "valid": i % 4 == 0, "errors": [] if i % 4 == 0 else ["bad <b>"],
-                 "warnings": [], "validator_version": "1.0.9"}
-                for i, r in enumerate(rows)
-            ],
-            schema=VALIDATION,
+        if extended:
+            for r in rows:
+                r["license_spdx"] = {"mit": "MIT"}.get(r["license"] or "")
+                r["private"] = r["dataset"] == "org2/set-5"
+        croissant = _croissant(rows)
+        if extended:
+            for c, r in zip(croissant, rows, strict=True):
+                c["license_spdx"] = r["license_spdx"] if c["status"] == 200 else None
+        store.write_table(
+            "hf_datasets", day, pa.Table.from_pylist(rows, schema=HF_DATASETS if extended else OLD_LISTING)
         )  # fmt: skip
-        changes = pa.Table.from_pylist(
-            [
-                {"dataset": "org1/set-1", "change": "license_changed", "before": "mit",
-                 "after": HOSTILE, "previous_date": D2},
-                {"dataset": "org0/set-0", "change": "downloads_jump", "before": "0",
-                 "after": "1", "previous_date": D2},
-            ],
-            schema=CHANGES,
+        store.write_table(
+            "hf_croissant", day,
+            pa.Table.from_pylist(croissant, schema=HF_CROISSANT if extended else OLD_CROISSANT),
         )  # fmt: skip
-        for name, table, day in (
-            ("croissant_validation", validation, D3),
-            ("hf_dataset_changes", changes, D3),
-            ("hf_dataset_changes", changes.slice(0, 1), D2),
-        ):
-            folder = root / name / f"date={day}"
-            folder.mkdir(parents=True, exist_ok=True)
-            import pyarrow.parquet as pq
-
-            pq.write_table(table, folder / "part-0.parquet")
+    if not extended:
+        return
+    rows = _listing(D3, n)
+    served = [r for i, r in enumerate(rows) if i % 2 == 0]
+    validation = [
+        {"dataset": r["dataset"], "valid": i % 4 == 0,
+         "errors": [] if i % 4 == 0 else ["bad <b>", 'field "x" has no type'],
+         "error_count": 0 if i % 4 == 0 else 2, "warnings": [], "validator_version": "1.1.1",
+         "reason": "validator says <i>hi</i>" if i == 2 else None}
+        for i, r in enumerate(served)
+    ]  # fmt: skip
+    fields = [
+        {"dataset": r["dataset"], "record_set": "default", "field_path": f"f{k}",
+         "data_types": [t]}
+        for r in served
+        for k, t in enumerate(["sc:Text", "sc:Integer", "sc:Text"])
+    ]  # fmt: skip
+    files = [
+        {"dataset": r["dataset"], "file_id": f"file{k}", "encoding_format": "text/csv",
+         "content_size_bytes": 1000 * (k + 1)}
+        for r in served
+        for k in range(2)
+    ]  # fmt: skip
+    changes = [
+        {"dataset": "org1/set-1", "change": "license_changed", "before": "mit",
+         "after": HOSTILE, "previous_date": datetime.date.fromisoformat(D2)},
+        {"dataset": "org0/set-0", "change": "downloads_jump", "before": "0",
+         "after": "1", "previous_date": datetime.date.fromisoformat(D2)},
+        {"dataset": "org2/set-5", "change": "updated", "before": "a",
+         "after": "b", "previous_date": datetime.date.fromisoformat(D2)},
+    ]  # fmt: skip
+    for name, table_rows, day in (
+        ("croissant_validation", validation, D3),
+        ("hf_croissant_fields", fields, D3),
+        ("hf_croissant_files", files, D3),
+        ("hf_dataset_changes", changes, D3),
+        ("hf_dataset_changes", changes[:1], D2),
+    ):
+        store.write_table(name, day, pa.Table.from_pylist(table_rows, schema=DATASETS[name]))
 
 
 @pytest.fixture
@@ -161,9 +162,14 @@ def _q(path: str, sql: str, params: tuple = ()) -> list[tuple]:
 def test_plain_lake_builds_with_counts_search_series_and_views(plain_lake):
     result = build_explorer(plain_lake, days=30)
     assert result.date == D3
+    # today's registry over an older lake: the newer tables have no partition for the day
     assert result.optional_tables == {
-        "hf_croissant": True, "croissant_validation": False, "hf_dataset_changes": False,
+        "hf_croissant": True, "croissant_validation": False, "hf_croissant_fields": False,
+        "hf_croissant_files": False, "hf_dataset_changes": True,
     }  # fmt: skip
+    assert not {"license_spdx", "croissant_valid", "croissant_field_data_types"} & set(
+        result.columns
+    )
     path = result.path
     assert Path(path) == Path(plain_lake.root) / "explorer" / "explorer.db"
     assert result.rows["datasets"] == 12 == _q(path, "SELECT count(*) FROM datasets")[0][0]
@@ -191,7 +197,14 @@ def test_plain_lake_builds_with_counts_search_series_and_views(plain_lake):
     assert _q(path, "SELECT count(*) FROM hf_croissant WHERE status = 200")[0][0] == 6
     indexed = {r[0] for r in _q(path, "SELECT sql FROM sqlite_master WHERE type = 'index'") if r[0]}
     assert any("license" in s for s in indexed) and any("croissant_status" in s for s in indexed)
-    assert build_info(path)["date"] == D3
+    info = build_info(path)
+    assert info["date"] == D3
+    # a published file says what, never where from: no path, no bucket
+    assert set(info) == {
+        "date", "built_at", "schema_version", "versions", "public", "days", "series_days",
+        "optional_tables", "rows",
+    }  # fmt: skip
+    assert str(plain_lake.root) not in Path(path).read_bytes().decode("latin-1")
 
 
 def test_series_window_is_calendar_days(plain_lake):
@@ -213,8 +226,15 @@ def test_every_example_query_is_a_canned_query_that_runs(plain_lake):
     meta = explorer_metadata(path)
     queries = meta["databases"]["explorer"]["queries"]
     examples = example_queries()
-    # every example except the change events one (no such table here)
-    assert set(examples) - set(queries) == {"changed_latest"}
+    # the examples left out are those over tables this explorer does not hold
+    missing = set(examples) - set(queries)
+    assert "changes_by_kind_latest" in queries  # the (empty) change table is there
+    for name in missing:
+        assert any(
+            t in examples[name]
+            for t in ("hf_croissant_fields", "hf_croissant_files", "croissant_validation",
+                      "license_spdx")
+        ), name  # fmt: skip
     same_text = [n for n in examples if n in queries and queries[n]["sql"] in examples[n]]
     assert {"licenses_latest", "gated_share_latest", "croissant_availability_latest"} <= set(
         same_text
@@ -231,40 +251,101 @@ def test_metadata_comes_from_the_registry(plain_lake):
     assert table["columns"]["downloads"] == "downloads over the last 30 days"
     assert table["columns"]["croissant_status"].startswith("hf_croissant.status: HTTP status")
     assert table["facets"] == [
-        "license", "gated", "croissant_status", {"array": "croissant_encoding_formats"},
+        "license", "gated", "croissant_status", {"array_set": "croissant_encoding_formats"},
     ]  # fmt: skip
+    assert "hf_dataset_changes" in meta["databases"]["explorer"]["tables"]
+
+
+def test_a_lake_from_before_the_newer_tables_builds(plain_lake):
+    result = build_explorer(plain_lake, registry=OLD_REGISTRY)
+    assert not any(v for k, v in result.optional_tables.items() if k != "hf_croissant")
+    meta = explorer_metadata(result.path, registry=OLD_REGISTRY)
     assert "hf_dataset_changes" not in meta["databases"]["explorer"]["tables"]
+    context = dataset_context(sqlite3.connect(result.path), "org0/set-0", {})
+    assert not context["has_events"] and not context["has_validation"]
 
 
 def test_extended_lake_adds_validity_spdx_and_change_events(extended_lake, tmp_path):
-    result = build_explorer(extended_lake, days=30, registry=EXTENDED)
-    assert result.optional_tables == {
-        "hf_croissant": True, "croissant_validation": True, "hf_dataset_changes": True,
-    }  # fmt: skip
+    result = build_explorer(extended_lake, days=30)
+    assert all(result.optional_tables.values()), result.optional_tables
     for col in ("license_spdx", "croissant_license_spdx", "croissant_valid", "croissant_errors",
-                "croissant_validator_version"):  # fmt: skip
+                "croissant_validator_version", "croissant_reason", "croissant_validation_reason",
+                "croissant_field_data_types", "croissant_declared_bytes"):  # fmt: skip
         assert col in result.columns, col
     path = result.path
-    assert _q(path, "SELECT count(*) FROM hf_dataset_changes") == [(3,)]
-    assert _q(path, "SELECT croissant_valid, croissant_errors FROM datasets WHERE dataset = 'org1/set-1'") == [
-        (0, '["bad <b>"]')
+    assert _q(path, "SELECT count(*) FROM hf_dataset_changes") == [(4,)]
+    # set-2 is the 2nd served document (odd: invalid); set-1 has no document
+    assert _q(path, "SELECT croissant_valid, croissant_errors, croissant_field_data_types, "
+                    "croissant_declared_bytes FROM datasets WHERE dataset = 'org2/set-2'") == [
+        (0, '["bad <b>","field \\"x\\" has no type"]', '["sc:Integer","sc:Text"]', 3000)
     ]  # fmt: skip
-    meta = explorer_metadata(path, registry=EXTENDED)
+    assert _q(path, "SELECT croissant_valid, croissant_field_data_types FROM datasets "
+                    "WHERE dataset = 'org1/set-1'") == [(None, None)]  # fmt: skip
+    # the operator's own file keeps private datasets (the lake's data, served on loopback)
+    assert _q(path, "SELECT count(*) FROM datasets WHERE dataset = 'org2/set-5'") == [(1,)]
+    # validity and data types counted as DuckDB counts them over the lake
+    lake = duckdb.connect()
+    glob = extended_lake.glob("croissant_validation").replace("date=*", f"date={D3}")
+    assert _q(path, "SELECT croissant_valid, count(*) FROM datasets WHERE croissant_valid "
+                    "IS NOT NULL GROUP BY 1 ORDER BY 1") == lake.sql(
+        f"SELECT CAST(valid AS INT), count(*) FROM read_parquet('{glob}') GROUP BY 1 ORDER BY 1"
+    ).fetchall()  # fmt: skip
+    meta = explorer_metadata(path)
     db = meta["databases"]["explorer"]
-    assert db["tables"]["datasets"]["facets"][:5] == [
+    assert db["tables"]["datasets"]["facets"] == [
         "license", "license_spdx", "gated", "croissant_status", "croissant_valid",
+        {"array_set": "croissant_encoding_formats"}, {"array_set": "croissant_field_data_types"},
     ]  # fmt: skip
-    assert (
-        "passes the reference validator" in db["tables"]["datasets"]["columns"]["croissant_valid"]
-    )
+    columns = db["tables"]["datasets"]["columns"]
+    assert "null when not validated" in columns["croissant_valid"]
+    assert columns["croissant_validation_reason"].startswith("croissant_validation.reason")
+    assert columns["croissant_reason"].startswith("hf_croissant.reason")
     assert _q(path, db["queries"]["changed_latest"]["sql"]) == [
         ("org0/set-0", "downloads_jump", "0", "1", D2),
         ("org1/set-1", "license_changed", "mit", HOSTILE, D2),
+        ("org2/set-5", "updated", "a", "b", D2),
     ]
+    assert _q(path, db["queries"]["validity_latest"]["sql"]) == [("invalid", 4), ("valid", 2)]
+    assert _q(path, db["queries"]["top_validation_errors_latest"]["sql"])[0] == ("bad <b>", 4)
     conn = sqlite3.connect(path)
     context = dataset_context(conn, "org1/set-1", {"lake": "/lake", "date": D3})
-    assert context["has_validation"] and context["croissant_valid"] == 0
+    assert context["has_validation"] and context["croissant_valid"] is None
     assert [e[2] for e in context["events"]] == ["license_changed", "license_changed"]
+    context = dataset_context(conn, "org2/set-2", {"lake": "/lake", "date": D3})
+    assert context["validation_errors"] == ["bad <b>", 'field "x" has no type']
+    assert context["validation_error_count"] == 2
+    assert context["field_data_types"] == ["sc:Integer", "sc:Text"]
+
+
+def test_public_build_withholds_private_datasets_and_gated_documents(extended_lake, tmp_path):
+    from hf_croissant_assets.explore.build import public_explorer
+
+    result = public_explorer(extended_lake, D3, str(tmp_path / "ship"), days=30)
+    path = result.path
+    ids = {r[0] for r in _q(path, "SELECT dataset FROM datasets")}
+    assert "org2/set-5" not in ids and len(ids) == 11
+    for table in ("croissant_documents", "daily_series", "hf_dataset_changes"):
+        assert _q(path, f"SELECT count(*) FROM {table} WHERE dataset = 'org2/set-5'") == [(0,)]
+    assert _q(path, "SELECT datasets FROM snapshots ORDER BY date") == [(9,), (9,), (11,)]
+    # gated (auto / manual): status kept, the document and everything derived from it withheld
+    gated = _q(path, "SELECT croissant_status, croissant_name, croissant_valid, "
+                     "croissant_field_data_types, croissant_declared_bytes FROM datasets "
+                     "WHERE dataset = 'org2/set-2'")  # fmt: skip
+    assert gated == [(200, None, None, None, None)]
+    assert _q(path, "SELECT status, croissant FROM croissant_documents "
+                    "WHERE dataset = 'org2/set-2'") == [(200, None)]  # fmt: skip
+    # not gated: all there
+    assert _q(path, "SELECT croissant_name, croissant_valid FROM datasets "
+                    "WHERE dataset = 'org0/set-0'") == [("Croissant name 0", 1)]  # fmt: skip
+    assert build_info(path)["public"] == "true"
+    # with gated documents allowed, the gated document ships (private rows still do not)
+    allowed = public_explorer(
+        extended_lake, D3, str(tmp_path / "ship2"), days=30, gated_documents=True
+    ).path
+    assert _q(allowed, "SELECT croissant FROM croissant_documents WHERE dataset = 'org2/set-2'")[0][
+        0
+    ]
+    assert _q(allowed, "SELECT count(*) FROM datasets WHERE dataset = 'org2/set-5'") == [(0,)]
 
 
 def test_dataset_page_content_without_optional_tables(plain_lake):
@@ -272,7 +353,7 @@ def test_dataset_page_content_without_optional_tables(plain_lake):
     conn = sqlite3.connect(path)
     context = dataset_context(conn, "org0/set-0", {"lake": "s3://b/lake", "date": D3})
     assert context["found"] and context["croissant_status"] == 200
-    assert not context["has_events"] and not context["has_validation"]
+    assert context["events"] == [] and not context["has_validation"]
     assert [r["downloads"] for r in context["history"]["rows"]] == [0, 0, 1]
     assert context["history"]["downloads_points"]
     assert '"name": "N0"' in context["document"]  # pretty-printed
@@ -353,7 +434,7 @@ def test_s3_lake_gets_the_file_next_to_it(s3_bucket, tmp_path):
 
 
 def test_registered_changes_without_events_give_an_empty_table(plain_lake):
-    result = build_explorer(plain_lake, registry=EXTENDED)
+    result = build_explorer(plain_lake)
     assert result.optional_tables["hf_dataset_changes"] is True
     assert result.optional_tables["croissant_validation"] is False
     assert _q(result.path, "SELECT count(*) FROM hf_dataset_changes") == [(0,)]

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             if settings is None:
                 return EXIT_CONFIG
             store = LakeStore(settings.lake, label=env_name("lake"))
+            lake_url = store.uri  # the snippets load from this lake (the file never says where)
             if args.build:
                 result = build_explorer(
                     store, days=settings.explorer_days, progress=lambda m: print(f"explorer: {m}")
