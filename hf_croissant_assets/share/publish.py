@@ -572,12 +572,15 @@ def publish_day(
                 store, table, date, tmp, private, None if gated_documents else gated
             )
             local[repo_path(table, date)] = path
-        if explorer_path is not None:
-            local[EXPLORER_REPO_PATH] = explorer_path
         day_dirs = tuple(f"data/{table}/date={date}/" for table in PUBLISHED_TABLES)
         stale = sorted(p for p in remote if p.startswith(day_dirs) and p not in local)
         kept = [p for p in remote if p not in stale]
         dates = sorted(set(day_files(kept, "hf_croissant")) | {date})
+        if explorer_path is not None and date == dates[-1]:
+            # the explorer shows the newest published day: re-publishing an older one keeps it
+            local[EXPLORER_REPO_PATH] = explorer_path
+        elif explorer_path is not None:
+            logger.info(f"publish {date}: explorer file kept at the newer {dates[-1]}")
         card = dataset_card(
             repo_id, license_id, dates, rows["hf_datasets"], refresh_days, gated_documents
         )
@@ -586,6 +589,14 @@ def publish_day(
         local[CARD_PATH] = card_file
         files = {p: os.path.getsize(f) for p, f in local.items()}
         changed = {p: f for p, f in local.items() if not _same_as_remote(f, remote.get(p))}
+        if (
+            EXPLORER_REPO_PATH in changed
+            and EXPLORER_REPO_PATH in remote
+            and not any(p.startswith(day_dirs) for p in changed)
+        ):
+            # derived from the day's table files, which are unchanged: a rebuild differs in
+            # its bytes (build time, row order), not in what it holds
+            del changed[EXPLORER_REPO_PATH]
         if not changed and not stale:
             logger.info(f"publish {date}: {repo_id} already has these files; no commit")
             return PublishResult(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,11 +13,11 @@ import urllib.request
 
 import pytest
 
-from hf_croissant_assets.explore.build import build_explorer, build_info, shippable_explorer
+from hf_croissant_assets.explore.build import build_info, public_explorer
 from hf_croissant_assets.explore.serve import download_from_hub
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.share.publish import EXPLORER_REPO_PATH, publish_day
-from hf_croissant_assets_tests.integration.test_explore_build import D2, D3, _write
+from hf_croissant_assets_tests.integration.test_explore_build import D3, _write
 from hf_croissant_assets_tests.integration.test_publish import READ, REPO, WRITE, _api, _hub
 
 pytestmark = pytest.mark.slow
@@ -30,11 +31,8 @@ def _free_port() -> int:
 
 def test_publish_ships_the_explorer_and_explore_from_hub_serves_it(tmp_path):
     store = LakeStore(str(tmp_path / "lake"))
-    _write(store, extended=False)
-    build_explorer(store)
-    assert shippable_explorer(store, D2) is None  # the file holds D3, not D2
-    explorer = shippable_explorer(store, D3)
-    assert explorer is not None
+    _write(store, extended=True)
+    explorer = public_explorer(store, D3, str(tmp_path / "ship")).path
     with _hub(datasets=0) as emu:
         result = publish_day(
             store, D3, repo_id=REPO, token=WRITE, endpoint=emu.base_url, explorer_path=explorer
@@ -45,6 +43,16 @@ def test_publish_ships_the_explorer_and_explore_from_hub_serves_it(tmp_path):
         cache = tmp_path / "hf_cache"
         path = download_from_hub(REPO, endpoint=emu.base_url, token=READ, cache_dir=str(cache))
         assert build_info(path)["date"] == D3
+        # what anyone can download: no private dataset, no gated document, no lake location
+        conn = sqlite3.connect(path)
+        assert conn.execute("SELECT count(*) FROM datasets WHERE private").fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM croissant_documents d JOIN datasets s USING (dataset) "
+            "WHERE s.gated <> 'false' AND d.croissant IS NOT NULL"
+        ).fetchone() == (0,)
+        conn.close()
+        with open(path, "rb") as f:
+            assert str(tmp_path).encode() not in f.read()
 
         port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
