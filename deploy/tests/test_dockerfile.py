@@ -175,6 +175,17 @@ def test_dockerfile_entrypoint_and_healthcheck_scripts_exist_and_are_executable(
     assert f'"{health_path}"' in cdk_sources
 
 
+def test_dockerfile_exposes_the_webserver_and_the_explorer_ports():
+    exposed = set()
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.startswith("EXPOSE "):
+            exposed |= set(line.split()[1:])
+    script = (DEPLOY / "entrypoint.sh").read_text()
+    explore_port = re.search(r"HF_CROISSANT_EXPLORE_PORT:-(\d+)", script)
+    assert explore_port is not None
+    assert exposed == {"3000", explore_port.group(1)}
+
+
 def test_the_commands_the_entrypoint_names_are_installed_console_scripts():
     script = (DEPLOY / "entrypoint.sh").read_text()
     commands = set(re.findall(r"^\s*exec ([a-z][\w-]+)", script, re.M))
