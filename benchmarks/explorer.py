@@ -10,8 +10,9 @@ dataset, 60% with status 200). Then:
 - `build_s`, `file_mb`: `build_explorer` (the `explorer_db` asset's work) on that lake;
 - `hf-croissant explore --db` on 127.0.0.1 in a subprocess, and over HTTP (loopback only, a
   bounded number of sequential requests): p50/p95 of a full-text search page
-  (`/explorer/datasets?_search=<word>`) and of a facet page (`?license=mit`, with the default
-  facets), plus the same for Datasette's trivial `/-/versions.json` as the in-run reference
+  (`/explorer/datasets?_search=<word>`), of a facet page (`?license=mit`, with the default
+  facets) and of the unfiltered table page (every default facet over all rows), which facets
+  timed out on each (a page is only fast if its facets answered), plus the same for Datasette's trivial `/-/versions.json` as the in-run reference
   (`*_vs_reference` ratios).
 
 Targets (500k datasets, 30 days, 2 cores): build <= 60 s, search p95 <= 200 ms, facet p95 <= 500 ms.
@@ -38,12 +39,16 @@ from datetime import date, timedelta
 import pyarrow as pa
 
 from hf_croissant_assets.explore.build import build_explorer
+from hf_croissant_assets.explore.metadata import explorer_metadata
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.schema import HF_CROISSANT, HF_DATASETS
+from hf_croissant_assets.schema import DATASETS, HF_CROISSANT, HF_DATASETS
 
 log = logging.getLogger("benchmarks.explorer")
 WORDS = ("vision", "speech", "legal", "medical", "finance", "code", "math", "poetry", "chess")
 LICENSES = ("mit", "apache-2.0", "cc-by-4.0", "other", None)
+SPDX = {"mit": "MIT", "apache-2.0": "Apache-2.0", "cc-by-4.0": "CC-BY-4.0"}
+FORMATS = ("application/x-parquet", "text/csv", "application/jsonl", "image/jpeg")
+TYPES = ("sc:Text", "sc:Integer", "sc:Float", "sc:ImageObject", "sc:Boolean", "cr:BoundingBox")
 
 
 def _column(n: int, fn) -> list:
@@ -63,6 +68,8 @@ def write_lake(store: LakeStore, n: int, days: int, end: str) -> None:
             n, lambda i: f"A {WORDS[i % len(WORDS)]} dataset number {i} word{i} for benchmarks."
         ),
         "tags": _column(n, lambda i: [f"license:{LICENSES[i % len(LICENSES)]}", "format:parquet"]),
+        "license_spdx": _column(n, lambda i: SPDX.get(LICENSES[i % len(LICENSES)] or "")),
+        "private": _column(n, lambda i: False),
     }
     for k in range(days):
         day = (date.fromisoformat(end) - timedelta(days=days - 1 - k)).isoformat()
@@ -89,7 +96,12 @@ def write_lake(store: LakeStore, n: int, days: int, end: str) -> None:
         "keywords": [
             [WORDS[(i + 3) % len(WORDS)], "benchmark"] if o else None for i, o in enumerate(ok)
         ],
-        "encoding_formats": [["application/x-parquet"] if o else None for o in ok],
+        "encoding_formats": [
+            sorted({FORMATS[i % 4], FORMATS[i % 3]}) if o else None for i, o in enumerate(ok)
+        ],
+        "license_spdx": [
+            SPDX.get(LICENSES[i % len(LICENSES)] or "") if o else None for i, o in enumerate(ok)
+        ],
     }
     table = pa.Table.from_pydict(
         {f.name: croissant.get(f.name, pa.nulls(n, f.type)) for f in HF_CROISSANT},
@@ -97,6 +109,39 @@ def write_lake(store: LakeStore, n: int, days: int, end: str) -> None:
     )
     store.write_table("hf_croissant", end, table)
     log.info("wrote hf_croissant %s", end)
+    served = [i for i in range(n) if ok[i]]
+    tables = {
+        "croissant_validation": {  # issue 14's tables of the newest day, as the pipeline writes
+            "dataset": [ids[i] for i in served],
+            "valid": [i % 3 != 0 for i in served],
+            "errors": [[] if i % 3 else [f'field "f{i % 7}" has no dataType'] for i in served],
+            "error_count": [0 if i % 3 else 1 for i in served],
+            "validator_version": ["1.1.1"] * len(served),
+        },
+        "hf_croissant_fields": {  # 4 fields per served document
+            "dataset": [ids[i] for i in served for _ in range(4)],
+            "record_set": ["default"] * 4 * len(served),
+            "field_path": [f"f{k}" for _ in served for k in range(4)],
+            "data_types": [[TYPES[(i + k) % len(TYPES)]] for i in served for k in range(4)],
+        },
+        "hf_croissant_files": {  # 2 files per served document
+            "dataset": [ids[i] for i in served for _ in range(2)],
+            "file_id": [f"file{k}" for _ in served for k in range(2)],
+            "encoding_format": [FORMATS[(i + k) % 4] for i in served for k in range(2)],
+            "content_size_bytes": [1000 * (i % 1000 + k) for i in served for k in range(2)],
+        },
+    }
+    for name, cols in tables.items():
+        rows = len(cols["dataset"])
+        schema = DATASETS[name]
+        store.write_table(
+            name,
+            end,
+            pa.Table.from_pydict(
+                {f.name: cols.get(f.name, pa.nulls(rows, f.type)) for f in schema}, schema=schema
+            ),
+        )
+        log.info("wrote %s %s (%d rows)", name, end, rows)
 
 
 def _free_port() -> int:
@@ -161,10 +206,21 @@ def main(argv: list[str] | None = None) -> int:
             "reference": f"{base}/-/versions.json",
             "search": f"{base}/explorer/datasets?_search=word{args.datasets // 2}",
             "facet": f"{base}/explorer/datasets?license=mit",
+            "table": f"{base}/explorer/datasets",
         }
         _latencies(urls["search"], 2)  # warm the page cache
         _latencies(urls["facet"], 2)
+        _latencies(urls["table"], 2)
         lat = {name: _latencies(url, args.requests) for name, url in urls.items()}
+        # a fast page whose facets timed out would be a useless one: say which did (a facet
+        # that timed out is missing from the JSON's facet_results)
+        configured = explorer_metadata(result.path)["databases"]["explorer"]["tables"]["datasets"]
+        wanted = {f if isinstance(f, str) else next(iter(f.values())) for f in configured["facets"]}
+        timed_out = {}
+        for name in ("facet", "table", "search"):
+            query = urls[name].split("/explorer/datasets", 1)[1]
+            with urllib.request.urlopen(f"{base}/explorer/datasets.json{query}", timeout=60) as r:
+                timed_out[name] = sorted(wanted - set(json.load(r)["facet_results"]))
         ms = {name: [v * 1000 for v in values] for name, values in lat.items()}
         ref_p50 = statistics.median(ms["reference"])
         out = {
@@ -182,13 +238,19 @@ def main(argv: list[str] | None = None) -> int:
             "search_p95_ms": round(_p(ms["search"], 0.95), 1),
             "facet_p50_ms": round(_p(ms["facet"], 0.5), 1),
             "facet_p95_ms": round(_p(ms["facet"], 0.95), 1),
+            "table_p50_ms": round(_p(ms["table"], 0.5), 1),
+            "table_p95_ms": round(_p(ms["table"], 0.95), 1),
+            "facets_timed_out": timed_out,
             "reference_p50_ms": round(ref_p50, 1),
             "search_p50_vs_reference": round(_p(ms["search"], 0.5) / ref_p50, 1),
             "facet_p50_vs_reference": round(_p(ms["facet"], 0.5) / ref_p50, 1),
             "targets": {"build_s": 60, "search_p95_ms": 200, "facet_p95_ms": 500},
         }
         out["meets_targets"] = (
-            out["build_s"] <= 60 and out["search_p95_ms"] <= 200 and out["facet_p95_ms"] <= 500
+            out["build_s"] <= 60
+            and out["search_p95_ms"] <= 200
+            and out["facet_p95_ms"] <= 500
+            and not any(timed_out.values())
         )
     finally:
         if proc is not None:

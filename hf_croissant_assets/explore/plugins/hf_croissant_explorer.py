@@ -69,7 +69,7 @@ class ArraySetFacet(ArrayFacet):
     that takes seconds and times out. Where each array already holds distinct values (the
     explorer builds `croissant_encoding_formats` and `croissant_field_data_types` so), counting
     `json_each` values of the one column gives the same counts, and a page filtered on a facet
-    column reads only the covering facet index. Selecting a value filters with Datasette's own
+    column reads only a covering facet index. Selecting a value filters with Datasette's own
     `column__arraycontains=value`, as the `array` facet does.
     """
 
@@ -87,10 +87,13 @@ class ArraySetFacet(ArrayFacet):
             config, source = item["config"], item["source"]
             column = config.get("column") or config["simple"]
             col = escape_sqlite(column)
+            # Rows grouped by their whole array first (few distinct arrays: one json_each per
+            # array, not per row), then each value weighted by its arrays' row counts.
             sql = (
-                f"select j.value as value, count(*) as count "
-                f"from (select {col} as v from ({self.sql})) s, json_each(s.v) j "
-                f"where s.v is not null "
+                f"select j.value as value, sum(s.n) as count from ("
+                f"select {col} as v, count(*) as n from ({self.sql}) "
+                f"where {col} is not null group by {col}"
+                f") s, json_each(s.v) j "
                 f"group by j.value order by count desc, value limit {size + 1}"
             )
             try:
