@@ -370,7 +370,10 @@ class _Builder:
             else "false"
         )
         self.duck.execute(f"CREATE OR REPLACE VIEW l AS SELECT * FROM l_all WHERE {keep}")
-        self.duck.execute(f"CREATE OR REPLACE TABLE flags AS SELECT dataset, {hide} AS hide FROM l")
+        if self.public:  # the operator's own file needs no flags
+            self.duck.execute(
+                f"CREATE OR REPLACE TABLE flags AS SELECT dataset, {hide} AS hide FROM l"
+            )
         self.hides = hide != "false"
 
     def _hidden(self, expr: str) -> str:

@@ -243,3 +243,47 @@ def test_server_is_read_only(explorer):
         ).read()
     )[0]["n"]
     assert count == 301  # 300 emulated datasets + the hostile one, unchanged
+
+
+def test_validity_and_data_type_facets_and_the_validation_on_the_page(explorer, browser_page):
+    """Issue 14's tables in the explorer: the validity facet and the field data-type facet narrow
+    to DuckDB's counts over the lake; an invalid document's page shows its first errors."""
+    base, store, today = explorer
+    page, events = browser_page
+    verdicts = f"read_parquet('{store.part_path('croissant_validation', today)}')"
+    fields = f"read_parquet('{store.part_path('hf_croissant_fields', today)}')"
+    ((valid,),) = duckdb.sql(f"SELECT count(*) FROM {verdicts} WHERE valid").fetchall()
+    assert valid > 0
+    page.goto(f"{base}/explorer/datasets")
+    page.locator("#facet-croissant_valid a", has_text=re.compile(r"^1$")).first.click()
+    page.wait_for_url(re.compile(r"croissant_valid=1"))
+    heading = page.locator("h3").first.inner_text()
+    assert re.match(rf"^{valid:,} rows? where croissant_valid = 1", heading), heading
+
+    ((data_type, datasets),) = duckdb.sql(
+        f"SELECT t, count(DISTINCT dataset) AS n FROM {fields}, UNNEST(data_types) AS u(t) "
+        "GROUP BY t ORDER BY n DESC, t LIMIT 1"
+    ).fetchall()
+    page.goto(f"{base}/explorer/datasets")
+    facet = page.locator("#facet-croissant_field_data_types")
+    facet.locator("a", has_text=re.compile(rf"^{re.escape(data_type)}$")).first.click()
+    page.wait_for_url(re.compile(r"croissant_field_data_types__arraycontains="))
+    heading = page.locator("h3").first.inner_text()
+    assert re.match(rf"^{datasets:,} rows? where ", heading), heading
+    page.locator("#facet-croissant_field_data_types").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "facet_data_types.png"), full_page=False)
+
+    invalid = duckdb.sql(
+        f"SELECT dataset, errors FROM {verdicts} WHERE NOT valid AND len(errors) > 0 "
+        "ORDER BY dataset LIMIT 1"
+    ).fetchall()
+    assert invalid, "the emulator serves some documents the validator rejects"
+    ((ds_id, errors),) = invalid
+    page.goto(f"{base}/dataset?{urllib.parse.urlencode({'id': ds_id})}")
+    page.wait_for_selector("#validation-errors")
+    assert page.inner_text("#croissant-valid") == "invalid"
+    shown = page.locator("#validation-errors li").all_inner_texts()
+    assert shown == errors[: len(shown)] and 1 <= len(shown) <= 10
+    page.locator("#validation-errors").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "dataset_validation.png"), full_page=False)
+    assert events["dialogs"] == [] and events["errors"] == []
