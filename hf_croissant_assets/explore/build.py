@@ -123,6 +123,8 @@ FACET_INDEX_COLUMNS = (
     FIELD_TYPES_COLUMN,
 )
 BATCH_ROWS = 20_000
+#: Days of the daily series joined in one DuckDB statement (longer windows: chunks, then joined).
+SERIES_JOIN_DAYS = 31
 
 
 class ExplorerBuildError(RuntimeError):
@@ -506,31 +508,44 @@ class _Builder:
         self._create(
             SERIES_TABLE, [("dataset", "TEXT"), ("downloads", "TEXT"), ("likes", "TEXT")], "dataset"
         )
-        parts = []
-        for i, d in enumerate(window):
-            _register(self.duck, f"s{i}", self.store, listing.prefix, d)
-            names = _parquet(self.store, listing.prefix, d).schema_arrow.names
-            dl = "downloads" if "downloads" in names else "NULL"
-            lk = "likes" if "likes" in names else "NULL"
-            parts.append(
-                f"SELECT {i} AS i, dataset, CAST({dl} AS BIGINT) AS downloads, "
-                f"CAST({lk} AS BIGINT) AS likes FROM s{i}"
+        # Each day's file left-joined onto the newest day's datasets (a dataset missing on a day
+        # gets a null there): a hash join per day beats one group-by of every day's rows into
+        # lists. Up to SERIES_JOIN_DAYS days per statement; longer windows join the chunks.
+        chunks = [window[k : k + SERIES_JOIN_DAYS] for k in range(0, len(window), SERIES_JOIN_DAYS)]
+        for c, chunk in enumerate(chunks):
+            start = c * SERIES_JOIN_DAYS
+            joins, downloads, likes = [], [], []
+            for i, d in enumerate(chunk, start):
+                _register(self.duck, f"s{i}", self.store, listing.prefix, d)
+                names = _parquet(self.store, listing.prefix, d).schema_arrow.names
+                dl = "downloads" if "downloads" in names else "NULL"
+                lk = "likes" if "likes" in names else "NULL"
+                joins.append(
+                    f"LEFT JOIN (SELECT dataset, CAST({dl} AS BIGINT) AS d, "
+                    f"CAST({lk} AS BIGINT) AS k FROM s{i}) j{i} ON j{i}.dataset = l.dataset"
+                )
+                downloads.append(f"j{i}.d")
+                likes.append(f"j{i}.k")
+            select = f"[{', '.join(downloads)}] AS d, [{', '.join(likes)}] AS k"
+            if len(chunks) > 1:
+                self.duck.execute(
+                    f"CREATE OR REPLACE TEMP TABLE series_{c} AS "
+                    f"SELECT l.dataset, {select} FROM l {' '.join(joins)}"
+                )
+        if len(chunks) == 1:
+            sql = (
+                f"SELECT l.dataset, CAST(to_json(d) AS VARCHAR), CAST(to_json(k) AS VARCHAR) "
+                f"FROM (SELECT l.dataset, {select} FROM l {' '.join(joins)}) l"
             )
-        # One group-by over the window's rows (each dataset's (day, downloads, likes) in one list:
-        # no ORDER BY, which costs more than the rest), then each value placed at its day's
-        # position; the newest day's datasets left-join it, so a dataset missing on a day gets a
-        # null there. No day x dataset grid.
-        n = len(window)
-        pick = "lambda x: a.v[list_position(list_transform(a.v, lambda e: e.i), x)]"
-        sql = (
-            f"WITH s AS ({' UNION ALL '.join(parts)}), "
-            "a AS (SELECT dataset, list(struct_pack(i := i, d := downloads, k := likes)) AS v "
-            "FROM s GROUP BY dataset) "
-            f"SELECT l.dataset, "
-            f"CAST(to_json(list_transform(range({n}), {pick}.d)) AS VARCHAR), "
-            f"CAST(to_json(list_transform(range({n}), {pick}.k)) AS VARCHAR) "
-            "FROM l LEFT JOIN a ON a.dataset = l.dataset"
-        )
+        else:
+            parts = range(len(chunks))
+            sql = (
+                "SELECT l.dataset, "
+                f"CAST(to_json(flatten([{', '.join(f'series_{c}.d' for c in parts)}])) AS VARCHAR), "
+                f"CAST(to_json(flatten([{', '.join(f'series_{c}.k' for c in parts)}])) AS VARCHAR) "
+                "FROM l "
+                + " ".join(f"JOIN series_{c} ON series_{c}.dataset = l.dataset" for c in parts)
+            )
         self.progress(f"daily_series: {len(window)} day(s) from {window[0]} to {window[-1]}")
         self.rows[SERIES_TABLE] = self._insert(SERIES_TABLE, 3, self._duck_rows(sql))
         self.expected[SERIES_TABLE] = self.expected[DATASETS_TABLE]

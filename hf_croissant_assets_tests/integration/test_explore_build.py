@@ -492,3 +492,13 @@ def test_array_set_facet_counts_like_datasettes_array_facet_and_reads_indexes_on
             )
         )
         assert "COVERING INDEX" in plan, (facet, lead, plan)
+
+
+def test_a_long_series_window_is_joined_in_chunks_with_the_same_result(plain_lake, monkeypatch):
+    from hf_croissant_assets.explore import build
+
+    whole = _q(build_explorer(plain_lake).path, "SELECT * FROM daily_series ORDER BY dataset")
+    monkeypatch.setattr(build, "SERIES_JOIN_DAYS", 2)  # 3 days: chunks of 2 and 1
+    chunked = _q(build_explorer(plain_lake).path, "SELECT * FROM daily_series ORDER BY dataset")
+    assert chunked == whole
+    assert ("org1/set-10", "[null,null,101]", "[null,null,0]") in chunked
