@@ -15,9 +15,9 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: stopped; the same command resumes
 
 EXIT_CODES_HELP = """exit codes:
   0    done
-  1    the work ran and failed (a step, a check, a query); one line per failure
+  1    the work ran and failed (a step, a check, a query; backfill: some days could not
+       be produced); one line per failure
   2    bad settings or arguments, or a failed preflight: nothing was done
-       (backfill: also when some days could not be produced)
   130  interrupted (Ctrl-C); run the same command to resume"""
 
 

@@ -8,6 +8,7 @@ listing's license tag vs. the Croissant license, as SPDX ids). Same conventions 
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from hf_croissant_assets.report import charts as base
@@ -73,6 +74,7 @@ def _validity(depth: dict[str, Any], date: str) -> bytes:
         left, list(VERDICTS), [counts[v] for v in VERDICTS], "#55a868", "documents by verdict"
     )
     left.set_xticks([])  # every bar carries its count
+    left.set_xlim(0, (max(counts.values()) or 1) * 1.5)  # room for the count beside a narrow bar
     errors = depth["validity"]["top_errors"][:6]
     right.set_title("most common errors (documents)", loc="left", fontsize=8)
     if not errors:
@@ -84,7 +86,9 @@ def _validity(depth: dict[str, Any], date: str) -> bytes:
     right.barh(pos, values, height=0.35, color="#c44e52")
     top = max(values) or 1
     for p, e in zip(pos, errors, strict=True):
-        base._text(right, 0, p + 0.28, base.safe_label(e["error"], 95), fontsize=6.5, va="bottom")
+        # Wrapped, not cut: the end of a message ("Got … instead") is often what tells two apart.
+        label = "\n".join(textwrap.wrap(base.safe_label(e["error"], 240), 80)[:3])
+        base._text(right, 0, p + 0.22, label, fontsize=6.5, va="bottom", in_layout=False)
         base._text(right, e["documents"] + top * 0.01, p, f"{e['documents']:,}", va="center",
                    fontsize=7)  # fmt: skip
     right.set_yticks([])

@@ -62,7 +62,7 @@ def _validity(con, date: str) -> dict[str, Any]:
     counts.update({v: int(n) for v, n in rows})
     errors = _rows(
         con,
-        """SELECT regexp_replace(error, '"[^"]*"', '"…"', 'g') AS kind,
+        """SELECT regexp_replace(error, '^"[^"]*"', '"…"') AS kind,
                   count(DISTINCT dataset) AS n
            FROM croissant_validation, UNNEST(errors) AS t(error)
            WHERE "date" = ?::DATE GROUP BY 1 ORDER BY n DESC, kind LIMIT ?""",

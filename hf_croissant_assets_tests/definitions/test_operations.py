@@ -102,7 +102,7 @@ def test_backfill_produces_days_with_raw_data_and_reports_the_others(tmp_path):
         emu.reset_stats()
         proc = _backfill(tmp_path, lake, D1, D3)
         assert emu.stats["requests"] == 0  # no Hub traffic during a backfill
-    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.returncode == 1, proc.stderr[-3000:]  # some days missing; 2 is for bad settings
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["produced"] == [D1, D2]
     assert list(summary["not_produced"]) == [D3]

@@ -11,14 +11,21 @@ import signal
 import sys
 from datetime import date, timedelta
 
-from hf_croissant_assets.cli.common import EXIT_CONFIG, EXIT_OK, load_settings, parse_day
+from hf_croissant_assets.cli.common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    load_settings,
+    parse_day,
+)
 from hf_croissant_assets.cli.runs import derived_assets, ensure_dagster_home, run_day
 from hf_croissant_assets.settings import env_name
 
 NAME = "backfill"
 HELP = "re-derive past days from their stored raw data (no Hub requests)"
-#: Exit code when some days could not be produced.
-EXIT_SOME_MISSING = 2
+#: Exit code when some days could not be produced: the work ran and failed, like any failed run
+#: (2 stays "bad settings, nothing was done", so a script can tell the two apart).
+EXIT_SOME_MISSING = EXIT_FAILED
 #: Exit code after a SIGTERM/SIGINT stopped the range between two days (128 + SIGTERM).
 EXIT_STOPPED = 143
 

@@ -26,6 +26,7 @@ from hf_croissant_assets.cli.common import (
     print_config_error,
 )
 from hf_croissant_assets.cli.runs import DayOutcome, ensure_dagster_home, run_day
+from hf_croissant_assets.schema import TABLES
 from hf_croissant_assets.settings import SettingError, Settings, env_name
 
 NAME = "snapshot"
@@ -150,14 +151,15 @@ def print_outcome(settings: Settings, outcome: DayOutcome) -> None:
         return
     store = LakeStore(settings.lake)
     print(f"produced {day}: {', '.join(outcome.materialized)}")
-    for table in ("hf_datasets", "hf_croissant"):
+    width = max(len(t) for t in TABLES)
+    for table in TABLES:
         if table in outcome.materialized and store.exists(table, day):
             rows = store.num_rows(table, day)
-            print(f"  {table:<13} {rows:>9,} rows  {store.url(store.part_path(table, day))}")
+            print(f"  {table:<{width}} {rows:>11,} rows  {store.url(store.part_path(table, day))}")
     if "duckdb_tables" in outcome.materialized:
-        print(f"  duckdb        {settings.duckdb} (views hf_datasets, hf_croissant)")
+        print(f"  {'duckdb':<{width}} {settings.duckdb} (views: {', '.join(TABLES)})")
     if "daily_report" in outcome.materialized:
-        print(f"  report        {store.url(report_dir(store, day))}/report.html")
+        print(f"  {'report':<{width}} {store.url(report_dir(store, day))}/report.html")
     if {"hf_datasets", "hf_croissant"} & set(outcome.materialized):
         print(
             'query: hf-croissant sql "SELECT status, count(*) FROM hf_croissant '

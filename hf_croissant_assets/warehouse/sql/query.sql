@@ -371,9 +371,10 @@ GROUP BY 1
 ORDER BY documents DESC, verdict;
 
 -- name: top_validation_errors_latest
--- The most common validation errors (quoted names replaced by "…", so one kind of error
--- groups across datasets), newest day. Swap errors for warnings for the warnings.
-SELECT regexp_replace(error, '"[^"]*"', '"…"') AS error, count(DISTINCT dataset) AS documents
+-- The most common validation errors (the node name that leads a message replaced by "…", so
+-- one kind of error groups across datasets; the attribute and type names stay), newest day.
+-- Swap errors for warnings for the warnings.
+SELECT regexp_replace(error, '^"[^"]*"', '"…"') AS error, count(DISTINCT dataset) AS documents
 FROM croissant_validation
 CROSS JOIN UNNEST(errors) AS t(error)
 WHERE "date" = (SELECT max("date") FROM croissant_validation)
