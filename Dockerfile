@@ -64,7 +64,8 @@ COPY --chmod=0755 deploy/entrypoint.sh deploy/healthcheck.sh ./deploy/
 
 USER 10001:10001
 
-EXPOSE 3000
+# 3000: the Dagster webserver; 8001: the explorer (`explore` role, HF_CROISSANT_EXPLORE_PORT).
+EXPOSE 3000 8001
 
 # Role-aware: the webserver must answer /server_info, the daemon must have fresh heartbeats,
 # anything else (run workers, snapshot) is healthy while it runs.

@@ -4,6 +4,8 @@
 #   webserver [ARGS]   the Dagster UI on 0.0.0.0:$DAGSTER_WEBSERVER_PORT (default 3000)
 #   daemon [ARGS]      dagster-daemon (schedules, the run queue, run monitoring)
 #   snapshot [ARGS]    hf-croissant-snapshot: one day's job in-process (e.g. --date 2026-11-21)
+#   explore [ARGS]     the read-only explorer (Datasette) on 0.0.0.0:$HF_CROISSANT_EXPLORE_PORT
+#                      (default 8001), e.g. `explore --from-hub my-org/hf-datasets-croissant`
 #   run CMD [ARGS]     any command, e.g. `run dagster asset list -m hf_croissant_assets.definitions`
 #   CMD [ARGS]         anything else is executed as given; this is how the EcsRunLauncher's
 #                      `dagster api execute_run ...` command reaches the run worker.
@@ -36,6 +38,9 @@ case "$role" in
         ;;
     snapshot)
         exec hf-croissant-snapshot "$@"
+        ;;
+    explore)
+        exec hf-croissant explore --host 0.0.0.0 --port "${HF_CROISSANT_EXPLORE_PORT:-8001}" "$@"
         ;;
     run)
         if [ "$#" -eq 0 ]; then

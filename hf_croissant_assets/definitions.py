@@ -18,6 +18,7 @@ from hf_croissant_assets.defs.alerts import (
 )
 from hf_croissant_assets.defs.changes import build_changes_assets
 from hf_croissant_assets.defs.croissant_depth import build_croissant_depth_assets
+from hf_croissant_assets.defs.explore import build_explore_assets
 from hf_croissant_assets.defs.hub import build_hub_assets
 from hf_croissant_assets.defs.jobs import build_jobs
 from hf_croissant_assets.defs.lake import build_lake_assets
@@ -106,7 +107,14 @@ def build_assets(settings: Settings) -> list[AssetsDefinition]:
         *build_croissant_depth_assets(partitions),
         athena_tables if settings.athena_database else duckdb_tables,
         *build_report_assets(partitions),
-        *(build_share_assets(partitions) if settings.publish_repo else []),
+        *build_explore_assets(partitions, settings.explorer_days),
+        *(
+            build_share_assets(
+                partitions, settings.explorer_days if settings.publish_explorer else None
+            )
+            if settings.publish_repo
+            else []
+        ),
     ]
 
 

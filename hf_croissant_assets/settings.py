@@ -169,6 +169,13 @@ class Settings(BaseSettings):
         "downloads grow at least this many times (and by at least 100) since the previous "
         "snapshot.",
     )
+    explorer_days: int = Field(
+        30,
+        ge=1,
+        le=366,
+        description="Days of daily series (downloads, likes) and change events kept in the "
+        "explorer's SQLite file (`explorer_db`, `hf-croissant explore`).",
+    )
 
     # -- the calendar ---------------------------------------------------------------------------
     start_date: date | None = Field(
@@ -202,6 +209,12 @@ class Settings(BaseSettings):
     )
     backfill_max_days: int = Field(
         366, ge=1, le=3660, description="Most days one `hf-croissant backfill` range may span."
+    )
+    publish_explorer: bool = Field(
+        True,
+        description="Ship the explorer's SQLite file (`explorer/explorer.db`, built for the "
+        "published day under the same rules: no private dataset, gated documents withheld) with "
+        "each published day, so `hf-croissant explore --from-hub REPO` works without a crawl.",
     )
 
     # -- alerts -----------------------------------------------------------------------------------

@@ -255,11 +255,12 @@ def prod_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prod_env) -> Path
 
 @pytest.fixture
 def server_info() -> Iterator[int]:
-    """The port of a stand-in webserver on 127.0.0.1 that answers /server_info."""
+    """The port of a stand-in server on 127.0.0.1 that answers /server_info (Dagster's
+    webserver) and /-/versions.json (the explorer, Datasette)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            status = 200 if self.path == "/server_info" else 404
+            status = 200 if self.path in ("/server_info", "/-/versions.json") else 404
             self.send_response(status)
             self.end_headers()
             self.wfile.write(b"{}")

@@ -175,10 +175,23 @@ def test_dockerfile_entrypoint_and_healthcheck_scripts_exist_and_are_executable(
     assert f'"{health_path}"' in cdk_sources
 
 
+def test_dockerfile_exposes_the_webserver_and_the_explorer_ports():
+    exposed = set()
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.startswith("EXPOSE "):
+            exposed |= set(line.split()[1:])
+    script = (DEPLOY / "entrypoint.sh").read_text()
+    explore_port = re.search(r"HF_CROISSANT_EXPLORE_PORT:-(\d+)", script)
+    assert explore_port is not None
+    assert exposed == {"3000", explore_port.group(1)}
+
+
 def test_the_commands_the_entrypoint_names_are_installed_console_scripts():
     script = (DEPLOY / "entrypoint.sh").read_text()
     commands = set(re.findall(r"^\s*exec ([a-z][\w-]+)", script, re.M))
-    assert commands == {"dagster-webserver", "dagster-daemon", "hf-croissant-snapshot"}
+    assert commands == {
+        "dagster-webserver", "dagster-daemon", "hf-croissant-snapshot", "hf-croissant",
+    }  # fmt: skip
     scripts = {ep.name: ep for ep in importlib.metadata.entry_points(group="console_scripts")}
     for command in commands | {"dagster"}:  # `dagster api execute_run` is the run worker
         assert command in scripts, command
@@ -214,6 +227,7 @@ def _run_entrypoint(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         (("webserver", "--help"), "--workspace"),
         (("daemon", "--help"), "--workspace"),
         (("snapshot", "--help"), "hf-croissant-snapshot"),
+        (("explore", "--help"), "--from-hub"),
         (("run", "python", "-c", "import os; print('token' in os.environ)"), "False"),
         (("dagster", "api", "execute_run", "--help"), "execute_run"),
     ],
@@ -250,6 +264,7 @@ def test_the_healthcheck_probes_the_webserver_and_passes_other_roles(tmp_path, s
             "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "HF_CROISSANT_ROLE_FILE": str(role_file),
             "DAGSTER_WEBSERVER_PORT": str(port),
+            "HF_CROISSANT_EXPLORE_PORT": str(port),
         }
         return subprocess.run(
             [str(DEPLOY / "healthcheck.sh")], env=env, capture_output=True, timeout=30
@@ -257,6 +272,8 @@ def test_the_healthcheck_probes_the_webserver_and_passes_other_roles(tmp_path, s
 
     assert check("webserver", server_info) == 0
     assert check("webserver", _free_port()) != 0
+    assert check("explore", server_info) == 0
+    assert check("explore", _free_port()) != 0
     assert check("snapshot", _free_port()) == 0
     assert check(None, _free_port()) == 0  # a run worker started by ECS with its own command
 

@@ -10,11 +10,19 @@ import argparse
 from types import ModuleType
 
 from hf_croissant_assets import settings
-from hf_croissant_assets.cli.commands import backfill, doctor, history, publish, snapshot, sql
+from hf_croissant_assets.cli.commands import (
+    backfill,
+    doctor,
+    explore,
+    history,
+    publish,
+    snapshot,
+    sql,
+)
 from hf_croissant_assets.cli.common import EXIT_CODES_HELP
 
 #: The subcommands, in the order `--help` lists them.
-COMMANDS: tuple[ModuleType, ...] = (snapshot, backfill, sql, history, doctor, publish)
+COMMANDS: tuple[ModuleType, ...] = (snapshot, backfill, sql, history, doctor, publish, explore)
 
 
 def _epilog() -> str:

@@ -5,6 +5,8 @@ it starts only after every table of the day was written and passed every check, 
 shared half-done or unchecked. Defined only when HF_CROISSANT_PUBLISH_REPO is set (definitions.py).
 """
 
+import tempfile
+
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
@@ -15,10 +17,15 @@ from dagster import (
 )
 
 from hf_croissant_assets.defs.resources import CrawlSettings, HfPublishResource, LakeResource
+from hf_croissant_assets.explore.build import public_explorer
 from hf_croissant_assets.share.publish import PUBLISHED_TABLES, publish_day
 
 
-def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
+def build_share_assets(
+    partitions: PartitionsDefinition, explorer_days: int | None = 30
+) -> list[AssetsDefinition]:
+    """`explorer_days`: days of series in the shipped explorer file; None ships none."""
+
     @asset(
         partitions_def=partitions,
         deps=list(PUBLISHED_TABLES),
@@ -29,7 +36,14 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
         "dataset repo HF_CROISSANT_PUBLISH_REPO as one commit (`data/<table>/date=D/part-0.parquet`), "
         "with the dataset card (README.md: configs for the viewer, schema, method, licence, "
         "caveats). Runs after the day's blocking checks passed; re-publishing a day replaces its "
-        "files. Needs a write token in HF_TOKEN (checked before any upload).",
+        "files. Needs a write token in HF_TOKEN (checked before any upload). "
+        + (
+            "An explorer file of the day (`hf-croissant explore --from-hub`), built under the "
+            "same rules as the tables (no private dataset, gated documents withheld), is shipped "
+            "as `explorer/explorer.db`."
+            if explorer_days
+            else "No explorer file is shipped (HF_CROISSANT_PUBLISH_EXPLORER=false)."
+        ),
     )
     def hf_hub_export(
         context: AssetExecutionContext,
@@ -37,17 +51,30 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
         hf_publish: HfPublishResource,
         crawl: CrawlSettings,
     ) -> MaterializeResult:
-        result = publish_day(
-            lake.store(),
-            context.partition_key,
-            repo_id=hf_publish.repo_id,
-            token=hf_publish.token,
-            endpoint=hf_publish.endpoint,
-            license_id=hf_publish.license,
-            refresh_days=crawl.refresh_after_days,
-            gated_documents=hf_publish.gated_documents,
-            logger=context.log,
-        )
+        with tempfile.TemporaryDirectory(prefix="hf-croissant-ship-") as tmp:
+            explorer = None
+            if explorer_days:
+                built = public_explorer(
+                    lake.store(), context.partition_key, tmp, days=explorer_days,
+                    gated_documents=hf_publish.gated_documents,
+                )  # fmt: skip
+                explorer = built.path
+                context.log.info(
+                    f"explorer file for {built.date}: {built.bytes} bytes, "
+                    f"{built.rows.get('datasets', 0)} datasets ({built.seconds} s)"
+                )
+            result = publish_day(
+                lake.store(),
+                context.partition_key,
+                repo_id=hf_publish.repo_id,
+                token=hf_publish.token,
+                endpoint=hf_publish.endpoint,
+                license_id=hf_publish.license,
+                refresh_days=crawl.refresh_after_days,
+                gated_documents=hf_publish.gated_documents,
+                logger=context.log,
+                explorer_path=explorer,
+            )
         endpoint = hf_publish.endpoint.rstrip("/")
         return MaterializeResult(
             metadata={
@@ -62,6 +89,7 @@ def build_share_assets(partitions: PartitionsDefinition) -> list[AssetsDefinitio
                 "published_days": result.published_days,
                 "schema_version": result.schema_version,
                 "token_user": result.user or "unknown",
+                "explorer_shipped": explorer is not None,
             }
         )
 

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 #: The lake tables that are published, in this order (every SQL table of the registry).
 PUBLISHED_TABLES: tuple[str, ...] = tuple(TABLES)
 CARD_PATH = "README.md"
+#: Where the explorer file of the newest published day goes (replaced by each publish).
+EXPLORER_REPO_PATH = "explorer/explorer.db"
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
 _REPO_ID_RE = re.compile(rf"^{_NAME}/{_NAME}$")
@@ -283,6 +285,12 @@ def dataset_card(
             f'```python\nfrom datasets import load_dataset\nds = load_dataset("{repo_id}", '
             f'"hf_croissant", data_files="data/hf_croissant/date={example_day}/*.parquet")\n```'
         ),
+        "## Browse it",
+        (
+            "When the publisher ships it, `explorer/explorer.db` is a SQLite file of the newest "
+            "day (search, facets, a page per dataset): `pip install hf_croissant_assets` then "
+            f"`hf-croissant explore --from-hub {repo_id}` opens it in a browser (Datasette)."
+        ),
         "## Schema",
         *(
             f"### `{t}`\n\n{LAKE_DATASETS[t].description}\n\n" + schema_markdown(t)
@@ -376,7 +384,7 @@ class PublishResult:
     @property
     def bytes_published(self) -> int:
         """Size of the day's two parquet files (what a day costs in the repo)."""
-        return sum(n for p, n in self.files.items() if p != CARD_PATH)
+        return sum(n for p, n in self.files.items() if p not in (CARD_PATH, EXPLORER_REPO_PATH))
 
     @property
     def bytes_uploaded(self) -> int:
@@ -518,11 +526,15 @@ def publish_day(
     refresh_days: float | None = None,
     gated_documents: bool = False,
     logger: logging.Logger | Any = log,
+    explorer_path: str | None = None,
 ) -> PublishResult:
     """Upload day `date` of every published table plus the card as one commit.
 
     Rows of private datasets are never uploaded, whatever the settings (a private lake may hold
     them); gated datasets' rows are uploaded without their document unless `gated_documents`.
+
+    `explorer_path`: a local explorer SQLite file of the same day (`explorer_db`), shipped as
+    `explorer/explorer.db` so that `hf-croissant explore --from-hub REPO` works without a crawl.
     """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
     from huggingface_hub.errors import HfHubHTTPError
@@ -564,6 +576,11 @@ def publish_day(
         stale = sorted(p for p in remote if p.startswith(day_dirs) and p not in local)
         kept = [p for p in remote if p not in stale]
         dates = sorted(set(day_files(kept, "hf_croissant")) | {date})
+        if explorer_path is not None and date == dates[-1]:
+            # the explorer shows the newest published day: re-publishing an older one keeps it
+            local[EXPLORER_REPO_PATH] = explorer_path
+        elif explorer_path is not None:
+            logger.info(f"publish {date}: explorer file kept at the newer {dates[-1]}")
         card = dataset_card(
             repo_id, license_id, dates, rows["hf_datasets"], refresh_days, gated_documents
         )
@@ -572,6 +589,14 @@ def publish_day(
         local[CARD_PATH] = card_file
         files = {p: os.path.getsize(f) for p, f in local.items()}
         changed = {p: f for p, f in local.items() if not _same_as_remote(f, remote.get(p))}
+        if (
+            EXPLORER_REPO_PATH in changed
+            and EXPLORER_REPO_PATH in remote
+            and not any(p.startswith(day_dirs) for p in changed)
+        ):
+            # derived from the day's table files, which are unchanged: a rebuild differs in
+            # its bytes (build time, row order), not in what it holds
+            del changed[EXPLORER_REPO_PATH]
         if not changed and not stale:
             logger.info(f"publish {date}: {repo_id} already has these files; no commit")
             return PublishResult(

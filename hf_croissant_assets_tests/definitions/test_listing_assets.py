@@ -168,6 +168,7 @@ def test_definitions_load_with_the_jobs_and_schedule():
         "hf_croissant_files",
         "croissant_validation",
         "daily_report",
+        "explorer_db",
         "duckdb_tables",
     }
     job = defs.resolve_job_def("daily_snapshot")

@@ -64,6 +64,7 @@ EXPECTED_DAY1_FILES = {
     ".gitattributes",
     "README.md",
     *(f"data/{table}/date={DAY1}/part-0.parquet" for table in TABLES),
+    "explorer/explorer.db",
 }
 
 

@@ -20,6 +20,7 @@ PLAIN = (
     "warehouse",
     "share",
     "report",
+    "explore",
     "schema",
     "settings",
     "preflight",
