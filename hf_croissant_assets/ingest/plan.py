@@ -79,18 +79,26 @@ def read_listing(store: LakeStore, date: str) -> pl.DataFrame:
     """Today's listed datasets with the repo's `sha`, `lastModified` and `createdAt`, one row
     per id."""
     raw = _frame(store.read_table("raw_listing", date, columns=["id", "item"]))
-    return raw.select(
+    return raw.select(*_bookkeeping()).unique("dataset", keep="first", maintain_order=True)
+
+
+def _bookkeeping() -> list[pl.Expr]:
+    """The listing's bookkeeping columns, from a raw listing frame (`id`, `item`): what the plan
+    compares with the previous snapshot. One definition for the streaming and reference plans."""
+
+    def timestamp(path: str) -> pl.Expr:
+        return (
+            pl.col("item")
+            .str.json_path_match(path)
+            .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
+        )
+
+    return [
         pl.col("id").alias("dataset"),
         pl.col("item").str.json_path_match("$.sha").alias("sha"),
-        pl.col("item")
-        .str.json_path_match("$.lastModified")
-        .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
-        .alias("last_modified"),
-        pl.col("item")
-        .str.json_path_match("$.createdAt")
-        .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
-        .alias("created_at"),
-    ).unique("dataset", keep="first", maintain_order=True)
+        timestamp("$.lastModified").alias("last_modified"),
+        timestamp("$.createdAt").alias("created_at"),
+    ]
 
 
 def read_previous(store: LakeStore, previous_date: str | None) -> pl.DataFrame:
@@ -301,16 +309,7 @@ def _spool_listing(store: LakeStore, date: str, path: str) -> int:
             "raw_listing", date, columns=["id", "item"], batch_size=LISTING_SPOOL_ROWS
         ):
             frame = _frame(pa.Table.from_batches([batch])).select(
-                pl.col("id").alias("dataset"),
-                pl.col("item").str.json_path_match("$.sha").alias("sha"),
-                pl.col("item")
-                .str.json_path_match("$.lastModified")
-                .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
-                .alias("last_modified"),
-                pl.col("item")
-                .str.json_path_match("$.createdAt")
-                .str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
-                .alias("created_at"),
+                *_bookkeeping(),
                 (pl.int_range(pl.len(), dtype=pl.Int64) + rows).alias("_row"),
             )
             writer.write_table(frame.to_arrow().cast(schema))

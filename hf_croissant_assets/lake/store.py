@@ -513,6 +513,20 @@ def merge_sorted(runs: list[Iterator[pa.RecordBatch]], key: str) -> Iterator[pa.
         yield chunk.take(_sort_indices(chunk, key)) if len(pieces) > 1 else chunk
 
 
+def _tables_of(
+    data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch], schema: pa.Schema
+) -> Iterator[pa.Table]:
+    """What a writer was given, as non-empty tables in the partition's column order and types."""
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    if not isinstance(data, pa.Table):
+        for batch in data:
+            yield from _tables_of(batch, schema)
+        return
+    if data.num_rows:
+        yield data.select(schema.names).cast(schema)
+
+
 class PartitionWriter:
     """A parquet writer on a temporary file; `LakeStore.writer` publishes or discards it.
 
@@ -551,15 +565,10 @@ class PartitionWriter:
         return self._writer
 
     def write(self, data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> None:
-        if isinstance(data, pa.RecordBatch):
-            data = pa.Table.from_batches([data])
-        elif not isinstance(data, pa.Table):
-            for batch in data:
-                self.write(batch)
-            return
-        if data.num_rows == 0:
-            return
-        table = data.select(self.schema.names).cast(self.schema)
+        for table in _tables_of(data, self.schema):
+            self._write_table(table)
+
+    def _write_table(self, table: pa.Table) -> None:
         self.rows += table.num_rows
         if self.sort_key is None:
             self._writer.write_table(table)
@@ -727,16 +736,7 @@ class PresortedPartitionWriter(PartitionWriter):
         if nulls:
             self._seen_null = True
 
-    def write(self, data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> None:
-        if isinstance(data, pa.RecordBatch):
-            data = pa.Table.from_batches([data])
-        elif not isinstance(data, pa.Table):
-            for batch in data:
-                self.write(batch)
-            return
-        if data.num_rows == 0:
-            return
-        table = data.select(self.schema.names).cast(self.schema)
+    def _write_table(self, table: pa.Table) -> None:
         self._check_order(table.column(self.sort_key))
         self._pending.append(table)
         self._buffered += table.num_rows
