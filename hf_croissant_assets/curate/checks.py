@@ -106,68 +106,123 @@ def schema_matches(parquet: pq.ParquetFile, declared: pa.Schema) -> CheckOutcome
     )
 
 
+@dataclass
+class KeyCounts:
+    """What the uniqueness checks found: distinct non-null keys, surplus rows, null keys."""
+
+    distinct: int = 0
+    duplicates: int = 0
+    nulls: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def add_groups(self, table: pa.Table, key: tuple[str, ...]) -> None:
+        """Group `table` (non-null keys) by `key` in Arrow: no Python object per row."""
+        if not table.num_rows:
+            return
+        groups = table.group_by(list(key)).aggregate([([], "count_all")])
+        repeated = groups.filter(pc.greater(groups.column("count_all"), 1))
+        self.distinct += groups.num_rows
+        self.duplicates += (pc.sum(repeated.column("count_all")).as_py() or 0) - repeated.num_rows
+        for row in repeated.slice(0, max(0, 5 - len(self.examples))).to_pylist():
+            self.examples.append(" / ".join(str(row[name]) for name in key))
+
+
+def _without_nulls(table: pa.Table, key: tuple[str, ...], counts: KeyCounts) -> pa.Table:
+    null_mask = None
+    for name in key:
+        column_nulls = pc.is_null(table.column(name))
+        null_mask = column_nulls if null_mask is None else pc.or_(null_mask, column_nulls)
+    nulls = (pc.sum(null_mask).as_py() or 0) if null_mask is not None else 0
+    counts.nulls += nulls
+    return table.filter(pc.invert(null_mask)) if nulls else table
+
+
+def count_keys(
+    parquet: pq.ParquetFile, key: tuple[str, ...], batch_size: int = 65_536
+) -> KeyCounts:
+    """Distinct, duplicated and null `key`s of a partition file, in memory that does not grow
+    with the file when it is sorted by `key[0]` (every lake table is written sorted by its
+    sort key, the first key column): equal keys then share a `key[0]` value, so only the rows of
+    the value that straddles a batch boundary are carried over. A file that turns out not to be
+    sorted (an older partition) is counted again in one grouping of the whole key columns."""
+    counts = KeyCounts()
+    carry: pa.Table | None = None
+    last: Any = None
+    for batch in parquet.iter_batches(columns=list(key), batch_size=batch_size):
+        table = _without_nulls(pa.Table.from_batches([batch]), key, counts)
+        if not table.num_rows:
+            continue
+        lead = table.column(key[0]).combine_chunks()
+        first = lead[0].as_py()
+        in_order = last is None or first >= last
+        if in_order and len(lead) > 1:
+            in_order = bool(
+                pc.all(pc.less_equal(lead.slice(0, len(lead) - 1), lead.slice(1))).as_py()
+            )
+        if not in_order:
+            return _count_keys_whole(parquet, key)
+        last = lead[len(lead) - 1].as_py()
+        if carry is not None:
+            table = pa.concat_tables([carry, table])
+            lead = table.column(key[0]).combine_chunks()
+        # rows of the batch's last lead value may continue in the next batch: carried
+        tail_start = len(lead) - (pc.sum(pc.equal(lead, pa.scalar(last, lead.type))).as_py() or 0)
+        counts.add_groups(table.slice(0, tail_start), key)
+        carry = table.slice(tail_start)
+    if carry is not None:
+        counts.add_groups(carry, key)
+    return counts
+
+
+def _count_keys_whole(parquet: pq.ParquetFile, key: tuple[str, ...]) -> KeyCounts:
+    counts = KeyCounts()
+    counts.add_groups(_without_nulls(parquet.read(columns=list(key)), key, counts), key)
+    return counts
+
+
 def dataset_unique(parquet: pq.ParquetFile, column: str = "dataset") -> CheckOutcome:
-    """`dataset` is non-null and unique; streams the one column, never the whole file."""
-    seen: set[str] = set()
-    nulls = 0
-    duplicates: list[str] = []
-    n_dup = 0
-    for batch in parquet.iter_batches(columns=[column], batch_size=65_536):
-        for value in batch.column(0).to_pylist():
-            if value is None:
-                nulls += 1
-            elif value in seen:
-                n_dup += 1
-                if len(duplicates) < 10:
-                    duplicates.append(value)
-            else:
-                seen.add(value)
-    passed = nulls == 0 and n_dup == 0
+    """`dataset` is non-null and unique (see `count_keys`: streamed, never the whole file)."""
+    counts = count_keys(parquet, (column,))
+    passed = counts.nulls == 0 and counts.duplicates == 0
     description = (
-        f"{len(seen)} distinct non-null {column} values"
+        f"{counts.distinct} distinct non-null {column} values"
         if passed
-        else f"{n_dup} duplicated and {nulls} null {column} values (e.g. {duplicates[:3]})"
+        else f"{counts.duplicates} duplicated and {counts.nulls} null {column} values "
+        f"(e.g. {counts.examples[:3]})"
     )
     return CheckOutcome(
         DATASET_UNIQUE.name,
         passed,
         description,
-        {"nulls": nulls, "duplicates": n_dup, "examples": ", ".join(duplicates)},
+        {
+            "nulls": counts.nulls,
+            "duplicates": counts.duplicates,
+            "examples": ", ".join(counts.examples),
+        },
     )
 
 
 def key_unique(parquet: pq.ParquetFile, key: tuple[str, ...]) -> CheckOutcome:
-    """The key columns are unique together and never null.
-
-    Reads only the key columns and groups them in Arrow (compact columnar memory, no Python
-    object per row: the fields table has millions of rows a day).
-    """
-    table = parquet.read(columns=list(key))
-    null_mask = None
-    for name in key:
-        column_nulls = pc.is_null(table.column(name))
-        null_mask = column_nulls if null_mask is None else pc.or_(null_mask, column_nulls)
-    nulls = pc.sum(null_mask).as_py() or 0 if null_mask is not None else 0
-    if nulls:
-        table = table.filter(pc.invert(null_mask))
-    groups = table.group_by(list(key)).aggregate([([], "count_all")])
-    repeated = groups.filter(pc.greater(groups.column("count_all"), 1))
-    n_dup = (pc.sum(repeated.column("count_all")).as_py() or 0) - repeated.num_rows
-    examples = [
-        " / ".join(str(row[name]) for name in key) for row in repeated.slice(0, 5).to_pylist()
-    ]
-    passed = nulls == 0 and n_dup == 0
+    """The key columns are unique together and never null (see `count_keys`: grouped in Arrow,
+    batch by batch on a sorted file; the fields table has millions of rows a day)."""
+    counts = count_keys(parquet, key)
+    passed = counts.nulls == 0 and counts.duplicates == 0
     what = ", ".join(key)
     description = (
-        f"{groups.num_rows} distinct ({what}) keys"
+        f"{counts.distinct} distinct ({what}) keys"
         if passed
-        else f"{n_dup} duplicated and {nulls} null ({what}) keys (e.g. {examples[:3]})"
+        else f"{counts.duplicates} duplicated and {counts.nulls} null ({what}) keys "
+        f"(e.g. {counts.examples[:3]})"
     )
     return CheckOutcome(
         KEY_UNIQUE.name,
         passed,
         description,
-        {"nulls": nulls, "duplicates": n_dup, "examples": ", ".join(examples)},
+        {
+            "nulls": counts.nulls,
+            "duplicates": counts.duplicates,
+            "examples": ", ".join(counts.examples),
+        },
     )
 
 
