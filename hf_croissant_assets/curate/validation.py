@@ -36,6 +36,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from hf_croissant_assets.lake.sorted_stream import SortedCursor, sorted_batches_of
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import CROISSANT_VALIDATION
 
@@ -319,16 +320,25 @@ class ValidationResult:
         return self.validated / self.seconds if self.seconds > 0 else 0.0
 
 
-def _previous(store: LakeStore, date: str) -> tuple[str | None, dict[str, dict[str, Any]]]:
-    prev_date = store.newest_before("croissant_validation", date)
-    if prev_date is None:
-        return None, {}
-    prev: dict[str, dict[str, Any]] = {}
-    for batch in store.iter_batches("croissant_validation", prev_date, batch_size=20_000):
-        for row in batch.to_pylist():
-            if row["dataset"] is not None:
-                prev[row["dataset"]] = row
-    return prev_date, prev
+class _Previous:
+    """The newest earlier partition's verdicts, read range by range in `dataset` order alongside
+    the day's documents (both partitions are stored sorted; an older unsorted one is sorted out
+    of core), so memory holds one batch's range, never every verdict of the Hub."""
+
+    def __init__(self, store: LakeStore, date: str) -> None:
+        self.date = store.newest_before("croissant_validation", date)
+        self._cursor = (
+            SortedCursor(sorted_batches_of(store, "croissant_validation", self.date))
+            if self.date is not None
+            else None
+        )
+
+    def through(self, hi: str) -> dict[str, dict[str, Any]]:
+        """The earlier verdicts of datasets <= `hi` not returned yet, by dataset."""
+        taken = self._cursor.take_through(hi) if self._cursor is not None else None
+        if taken is None:
+            return {}
+        return {row["dataset"]: row for row in taken.to_pylist() if row["dataset"] is not None}
 
 
 def _carry(row: dict[str, Any] | None, sha: str, version: str) -> bool:
@@ -359,7 +369,8 @@ def validation_rows(
     """The day's `croissant_validation` rows, in input order (see `validate_day`)."""
     version = validator_version()
     result.validator_version = version
-    result.previous_date, previous = _previous(store, date)
+    previous = _Previous(store, date)
+    result.previous_date = previous.date
     budget = max_docs
     columns = ["dataset", "status", "croissant"]
     started = time.perf_counter()
@@ -405,15 +416,17 @@ def validation_rows(
         todo.clear()
         return table
 
-    for batch in store.iter_batches("hf_croissant", date, columns=columns, batch_size=batch_size):
+    for batch in sorted_batches_of(store, "hf_croissant", date, columns, batch_size=batch_size):
         data = batch.to_pydict()
+        ids = [d for d in data["dataset"] if d is not None]
+        earlier = previous.through(ids[-1]) if ids else {}
         for dataset, status, text in zip(
             data["dataset"], data["status"], data["croissant"], strict=True
         ):
             if dataset is None or status != 200 or text is None:
                 continue
             sha = sha256_text(text)
-            old = previous.get(dataset)
+            old = earlier.get(dataset)
             if old is not None and _carry(old, sha, version):
                 rows.append(old)
                 result.carried_forward += 1

@@ -235,3 +235,71 @@ def test_validate_day_carries_forward_and_respects_the_budget(tmp_path) -> None:
     _croissant_day(store, "2026-03-03", docs)
     _, result3 = validate_day(store, "2026-03-03", workers=1, timeout_s=30, max_docs=100)
     assert (result3.carried_forward, result3.validated) == (0, 4)
+
+
+@pytest.mark.parametrize("previous_sorted", [True, False])
+def test_carry_forward_reads_earlier_verdicts_range_by_range(tmp_path, previous_sorted) -> None:
+    """Many batches (batch_size 7) against an earlier partition read in step: every unchanged
+    document keeps exactly its own verdict, whatever the earlier file's order (an older, unsorted
+    partition is sorted first); changed, new and non-200 documents are not carried."""
+    import random
+
+    import pyarrow.parquet as pq
+
+    store = LakeStore(str(tmp_path / "lake"))
+    rng = random.Random(3)
+    ids = [f"o{rng.randrange(10**6):06d}/d{i}" for i in range(120)]
+    docs: dict[str, str | None] = {d: json.dumps({"name": d, "v": 1}) for d in ids}
+    version = validator_version()
+    previous = [
+        {
+            "dataset": d,
+            "document_sha256": validation.sha256_text(text or ""),
+            "valid": i % 2 == 0,
+            "errors": [] if i % 2 == 0 else [f"error of {d}"],
+            "warnings": [],
+            "error_count": i % 2,
+            "warning_count": 0,
+            "validator_version": version,
+            "validated_at": "2026-03-01T00:00:00Z",
+            "seconds": 0.01,
+            "reason": None,
+        }
+        for i, (d, text) in enumerate(docs.items())
+    ]
+    table = pa.Table.from_pylist(previous, schema=CROISSANT_VALIDATION)
+    if previous_sorted:
+        store.write_table("croissant_validation", "2026-03-01", table)
+    else:  # an older partition, written in the Hub's order
+        path = store.part_path("croissant_validation", "2026-03-01")
+        store.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        pq.write_table(table, path)
+    changed = set(ids[::9])
+    for d in changed:
+        docs[d] = json.dumps({"name": d, "v": 2})
+    docs[ids[5]] = None  # no longer served
+    docs["zz/new"] = json.dumps({"name": "new"})
+    _croissant_day(store, "2026-03-02", docs)
+
+    result = validation.ValidationResult()
+    pool = ValidatorPool(workers=1, timeout_s=5)
+    try:
+        rows = [
+            row
+            for t in validation.validation_rows(
+                store, "2026-03-02", pool, max_docs=0, result=result, batch_size=7
+            )
+            for row in t.to_pylist()
+        ]
+    finally:
+        pool.close()
+    by_id = {r["dataset"]: r for r in rows}
+    carried = set(ids) - changed - {ids[5]}
+    assert result.previous_date == "2026-03-01"
+    assert result.carried_forward == len(carried) and not pool.started
+    assert set(by_id) == carried | (changed - {ids[5]}) | {"zz/new"}
+    earlier = {r["dataset"]: r for r in previous}
+    for d in carried:
+        assert by_id[d] == earlier[d]
+    for d in (changed - {ids[5]}) | {"zz/new"}:
+        assert by_id[d]["valid"] is None and by_id[d]["reason"].startswith(REASON_NOT_VALIDATED)
