@@ -2,7 +2,7 @@
 # Container health, by role (written by entrypoint.sh):
 #   webserver  GET http://127.0.0.1:$DAGSTER_WEBSERVER_PORT/server_info answers 200
 #   daemon     `dagster-daemon liveness-check`: the daemon's heartbeats are recent
-#   explore    GET http://127.0.0.1:$HF_CROISSANT_EXPLORE_PORT/-/versions.json answers 200
+#   explore    GET Datasette's -/versions.json on 127.0.0.1:$HF_CROISSANT_EXPLORE_PORT answers 200
 #   other      run workers, snapshot, one-off commands: healthy while running
 # No curl in the slim image: the HTTP probe uses the image's Python.
 set -eu
@@ -29,7 +29,8 @@ except Exception as exc:
     explore)
         exec python -c '
 import os, sys, urllib.request
-url = "http://127.0.0.1:%s/-/versions.json" % os.environ.get("HF_CROISSANT_EXPLORE_PORT", "8001")
+port = os.environ.get("HF_CROISSANT_EXPLORE_PORT", "8001")
+url = "http://127.0.0.1:%s/%s" % (port, "-/versions.json")
 try:
     with urllib.request.urlopen(url, timeout=5) as response:
         sys.exit(0 if response.status == 200 else 1)
