@@ -26,6 +26,8 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 DEFAULT_LAKE = "./data/lake"
 DEFAULT_DUCKDB = "./data/hf_croissant.duckdb"
 DEFAULT_REFRESH_DAYS = 7.0
+DEFAULT_RECHECK_UNAVAILABLE_DAYS = 3.0
+DEFAULT_ROW_DROP_TOLERANCE = 0.2
 
 
 class SettingError(ValueError):
@@ -113,7 +115,7 @@ class Settings(BaseSettings):
         "below the previous day's (a real mass deletion). Set it for one run, then unset it.",
     )
     recheck_unavailable_days: float = Field(
-        3.0,
+        DEFAULT_RECHECK_UNAVAILABLE_DAYS,
         ge=0,
         le=365,
         description="A Croissant 400 (not available yet) of a dataset created or modified within "
@@ -136,7 +138,7 @@ class Settings(BaseSettings):
         DEFAULT_DUCKDB, min_length=1, description="DuckDB file holding the views over the lake."
     )
     row_drop_tolerance: float = Field(
-        0.2,
+        DEFAULT_ROW_DROP_TOLERANCE,
         ge=0,
         le=1,
         description="Largest tolerated drop in a table's row count vs. the newest earlier "

@@ -31,7 +31,11 @@ from hf_croissant_assets.hub.client import CroissantResponse, HubClient
 from hf_croissant_assets.ingest.plan import AssembleCounts, Plan, assemble_day, plan_day
 from hf_croissant_assets.lake.store import LakeStore, WriteResult, validate_date
 from hf_croissant_assets.schema import CROISSANT_RECORDS
-from hf_croissant_assets.settings import DEFAULT_REFRESH_DAYS
+from hf_croissant_assets.settings import (
+    DEFAULT_RECHECK_UNAVAILABLE_DAYS,
+    DEFAULT_REFRESH_DAYS,
+    DEFAULT_ROW_DROP_TOLERANCE,
+)
 
 log = logging.getLogger(__name__)
 
@@ -346,9 +350,9 @@ async def crawl_croissant(
     budget: Budget | None = None,
     refresh_after_days: float = DEFAULT_REFRESH_DAYS,
     batch_size: int = 1000,
-    tolerance: float = 0.2,
+    tolerance: float = DEFAULT_ROW_DROP_TOLERANCE,
     logger: logging.Logger | Any = log,
-    recheck_unavailable_days: float = 3.0,
+    recheck_unavailable_days: float = DEFAULT_RECHECK_UNAVAILABLE_DAYS,
     progress_every_s: float = 30.0,
 ) -> CrawlResult:
     """Plan, fetch (resuming staged progress), then publish the day's complete records.

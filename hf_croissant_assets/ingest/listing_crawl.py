@@ -22,7 +22,7 @@ from hf_croissant_assets.curate.listing_rows import raw_listing_page
 from hf_croissant_assets.hub.client import HubClient
 from hf_croissant_assets.lake.store import LakeStore, WriteResult, release_memory
 from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING
-from hf_croissant_assets.settings import env_name
+from hf_croissant_assets.settings import DEFAULT_ROW_DROP_TOLERANCE, env_name
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,12 @@ def clear_staging(store: LakeStore, date: str) -> None:
 
 
 def publish_listing(
-    store: LakeStore, date: str, rows: int, *, tolerance: float = 0.2, override: bool = False
+    store: LakeStore,
+    date: str,
+    rows: int,
+    *,
+    tolerance: float = DEFAULT_ROW_DROP_TOLERANCE,
+    override: bool = False,
 ) -> WriteResult:
     """Write the staged listing as `<lake>/_raw/listing/date=D/` once its size is plausible."""
     try:
@@ -223,7 +228,7 @@ async def snapshot_listing(
     store: LakeStore,
     date: str,
     *,
-    tolerance: float = 0.2,
+    tolerance: float = DEFAULT_ROW_DROP_TOLERANCE,
     override: bool = False,
     **kwargs: Any,
 ) -> ListingResult:

@@ -38,7 +38,11 @@ import pyarrow.parquet as pq
 from hf_croissant_assets.hub.client import RETRY_STATUSES
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import CROISSANT_RECORDS
-from hf_croissant_assets.settings import DEFAULT_REFRESH_DAYS
+from hf_croissant_assets.settings import (
+    DEFAULT_RECHECK_UNAVAILABLE_DAYS,
+    DEFAULT_REFRESH_DAYS,
+    DEFAULT_ROW_DROP_TOLERANCE,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +124,10 @@ def read_previous(store: LakeStore, previous_date: str | None) -> pl.DataFrame:
 
 
 def trustworthy_base(
-    store: LakeStore, date: str, tolerance: float = 0.2, logger: logging.Logger | Any = log
+    store: LakeStore,
+    date: str,
+    tolerance: float = DEFAULT_ROW_DROP_TOLERANCE,
+    logger: logging.Logger | Any = log,
 ) -> str | None:
     """The newest `croissant_records` snapshot fit to plan day `date` from.
 
@@ -152,9 +159,9 @@ def reference_plan_day(
     date: str,
     *,
     refresh_after_days: float = DEFAULT_REFRESH_DAYS,
-    recheck_unavailable_days: float = 3.0,
+    recheck_unavailable_days: float = DEFAULT_RECHECK_UNAVAILABLE_DAYS,
     now: datetime | None = None,
-    tolerance: float = 0.2,
+    tolerance: float = DEFAULT_ROW_DROP_TOLERANCE,
 ) -> ReferencePlan:
     """The in-memory plan: listing and previous bookkeeping joined whole by polars. The
     reference `plan_day` is tested against."""
@@ -326,9 +333,9 @@ def plan_day(
     date: str,
     *,
     refresh_after_days: float = DEFAULT_REFRESH_DAYS,
-    recheck_unavailable_days: float = 3.0,
+    recheck_unavailable_days: float = DEFAULT_RECHECK_UNAVAILABLE_DAYS,
     now: datetime | None = None,
-    tolerance: float = 0.2,
+    tolerance: float = DEFAULT_ROW_DROP_TOLERANCE,
 ) -> Plan:
     """Plan day `date` (see the module docstring) without holding the listing or the previous
     snapshot in memory: both are joined by DuckDB under a memory limit (spilling to a local
