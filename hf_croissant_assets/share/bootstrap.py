@@ -180,6 +180,24 @@ def adapt(batch: pa.RecordBatch, where: str) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=CROISSANT_RECORDS)
 
 
+def _download(
+    repo_id: str, path: str, revision: str | None, endpoint: str, auth: str | bool, tmp: str
+) -> str:
+    """One published file, through huggingface_hub (its retries, ETag checks and auth)."""
+    from huggingface_hub import hf_hub_download
+
+    return hf_hub_download(
+        repo_id,
+        path,
+        repo_type="dataset",
+        revision=revision,
+        endpoint=endpoint,
+        token=auth,
+        cache_dir=tmp,
+        library_name="hf_croissant_assets",
+    )
+
+
 def _import_validation(
     store: LakeStore,
     listing: list[str],
@@ -195,8 +213,6 @@ def _import_validation(
     """The published `croissant_validation` of the same day, imported beside the records, so the
     new lake's validator re-checks only what changed. Best effort: any problem is logged and the
     documents are simply validated again (0 rows imported)."""
-    from huggingface_hub import hf_hub_download
-
     paths = day_files(listing, "croissant_validation").get(day, [])
     if not paths or store.exists("croissant_validation", imported_as):
         return 0
@@ -204,16 +220,7 @@ def _import_validation(
         with store.writer("croissant_validation", imported_as) as writer:
             for path in paths:
                 where = f"{repo_id}@{revision}:{path}"
-                file = hf_hub_download(
-                    repo_id,
-                    path,
-                    repo_type="dataset",
-                    revision=revision,
-                    endpoint=endpoint,
-                    token=auth,
-                    cache_dir=tmp,
-                    library_name="hf_croissant_assets",
-                )
+                file = _download(repo_id, path, revision, endpoint, auth, tmp)
                 parquet = pq.ParquetFile(file)
                 check_schema_version(parquet.schema_arrow.metadata, where)
                 names = set(parquet.schema_arrow.names)
@@ -254,7 +261,7 @@ def bootstrap_croissant_records(
             previous_snapshot=previous,
         )
 
-    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
     auth: str | bool = token or False  # never fall back to a token saved on this machine
@@ -297,18 +304,7 @@ def bootstrap_croissant_records(
         local = []
         for path in paths:
             try:
-                local.append(
-                    hf_hub_download(
-                        repo_id,
-                        path,
-                        repo_type="dataset",
-                        revision=revision,
-                        endpoint=endpoint,
-                        token=auth,
-                        cache_dir=tmp,
-                        library_name="hf_croissant_assets",
-                    )
-                )
+                local.append(_download(repo_id, path, revision, endpoint, auth, tmp))
             except HfHubHTTPError as exc:
                 raise BootstrapError(f"{repo_id}: downloading {path} failed: {exc}") from None
         # Every file is checked before anything is written into the lake.
