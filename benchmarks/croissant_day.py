@@ -9,7 +9,10 @@ Scenarios (each against its own emulator subprocess on 127.0.0.1):
   of `crawl_croissant` + the three Croissant tables (`curate_croissant_day`), at each client
   concurrency in --concurrency, and `vs_bare_aiohttp`: that rate / the rate of the same requests
   sent by a plain aiohttp session (no pacing, parsing or writing) to the same emulator in the same
-  run (target >= 0.8).
+  run (target >= 0.8). `cpu_us_per_request` says where the CPU goes (the emulator serving us and
+  serving the bare loop, the bare loop, our fetch loop, plan + publish, the three tables) and
+  `cpu_floor` the best ratio those costs allow on this machine's cores (both processes busy at
+  once: a request costs at least max(ours, emulator, (ours + emulator) / cores) of wall time).
 - pacing: a scaled fixed-window limit (100 requests / 3 s, Retry-After on), Budget(max_duration_s
   =30), concurrency 8: how much of the quota the pacer uses and how many 429s it provokes.
 - day: 500k datasets, 3% modified since yesterday's snapshot (built without HTTP from the
@@ -94,6 +97,30 @@ NO_STALE_REFRESH_DAYS = 36_500.0  # "nothing is stale": the day run fetches new 
 # -- helpers -------------------------------------------------------------------------------------
 
 
+def own_cpu_s() -> float:
+    """CPU seconds (user + system, every thread) this process has used."""
+    t = os.times()
+    return t.user + t.system
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) process `pid` has used; None where /proc is not there."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _us_per(seconds: float | None, n: int) -> float | None:
+    return None if seconds is None or not n else r(seconds / n * 1e6, 1)
+
+
+def _cpu_delta(after: float | None, before: float | None) -> float | None:
+    return None if after is None or before is None else after - before
+
+
 @contextmanager
 def crawl_phases(tracker: PeakTracker | None = None) -> Iterator[dict[str, float]]:
     """Time the phases inside `crawl_croissant` (plan / fetch / publish) without editing it.
@@ -108,11 +135,12 @@ def crawl_phases(tracker: PeakTracker | None = None) -> Iterator[dict[str, float
     def plan_day(*args: Any, **kwargs: Any):
         if tracker:
             tracker.begin("crawl.plan")
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), own_cpu_s()
         try:
             return orig_plan(*args, **kwargs)
         finally:
             phases["plan_s"] = time.perf_counter() - t
+            phases["plan_cpu_s"] = own_cpu_s() - cpu
             if tracker:
                 tracker.end("crawl.plan")
 
@@ -120,11 +148,12 @@ def crawl_phases(tracker: PeakTracker | None = None) -> Iterator[dict[str, float
         if tracker:
             tracker.begin("crawl.fetch")
         phases["fetch_started_at"] = time.time()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), own_cpu_s()
         try:
             return await orig_fetch(*args, **kwargs)
         finally:
             phases["fetch_s"] = time.perf_counter() - t
+            phases["fetch_cpu_s"] = own_cpu_s() - cpu
             phases["fetch_ended_at"] = time.time()
             if tracker:
                 tracker.end("crawl.fetch")
@@ -187,9 +216,12 @@ def emulator_args(config: dict[str, Any]) -> list[str]:
 # -- throughput ----------------------------------------------------------------------------------
 
 
-def bare_aiohttp(base_url: str, ids: list[str], concurrency: int) -> dict[str, Any]:
+def bare_aiohttp(
+    base_url: str, ids: list[str], concurrency: int, emulator_pid: int | None = None
+) -> dict[str, Any]:
     """The floor: the same Croissant requests with a plain aiohttp session (`concurrency`
-    workers, body read and dropped; no pacing, retries, parsing or writing)."""
+    workers, body read and dropped; no pacing, retries, parsing or writing). With the
+    emulator's pid, the CPU microseconds per request of the loop and of the emulator too."""
 
     async def go() -> tuple[int, float, Counter]:
         statuses: Counter = Counter()
@@ -207,12 +239,41 @@ def bare_aiohttp(base_url: str, ids: list[str], concurrency: int) -> dict[str, A
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             return len(ids), time.perf_counter() - t, statuses
 
+    emu_cpu = process_cpu_s(emulator_pid) if emulator_pid else None
+    cpu = own_cpu_s()
     n, wall, statuses = asyncio.run(go())
+    cpu = own_cpu_s() - cpu
+    emu_cpu = _cpu_delta(process_cpu_s(emulator_pid), emu_cpu) if emulator_pid else None
     return {
         "requests": n,
         "wall_s": r(wall),
         "requests_per_s": r(n / wall, 1),
         "statuses": {str(k): v for k, v in statuses.items()},
+        "cpu_us_per_request": _us_per(cpu, n),
+        "emulator_cpu_us_per_request": _us_per(emu_cpu, n),
+    }
+
+
+def cpu_floor(
+    cpu_us: dict[str, float | None], bare: dict[str, Any], cores: int
+) -> dict[str, Any] | None:
+    """What `vs_bare_aiohttp` could reach at best given the CPU each side spends per request.
+
+    Our client (fetch + parse + write) and the emulator run in two processes on `cores` cores:
+    even perfectly overlapped, a request costs at least max(ours, emulator, (ours + emulator) /
+    cores) microseconds of wall time. The bare loop's measured rate is the reference."""
+    ours = cpu_us.get("ours_total")
+    emu = cpu_us.get("emulator_serving_ours")
+    if ours is None or emu is None or not bare.get("requests_per_s"):
+        return None
+    wall_us = max(ours, emu, (ours + emu) / max(cores, 1))
+    return {
+        "cores": cores,
+        "best_requests_per_s": r(1e6 / wall_us, 1),
+        "ceiling_vs_bare_aiohttp": r(1e6 / wall_us / bare["requests_per_s"]),
+        "ours_cpu_vs_bare_client_cpu": r(ours / bare["cpu_us_per_request"])
+        if bare.get("cpu_us_per_request")
+        else None,
     }
 
 
@@ -227,6 +288,7 @@ def scenario_throughput(args: argparse.Namespace, root) -> dict[str, Any]:
             log.info("throughput c=%d: listing %d datasets", concurrency, listing.rows)
             emu.reset_stats()
             with crawl_phases() as phases:
+                e0, c0 = process_cpu_s(emu.pid), own_cpu_s()
                 t0 = time.perf_counter()
                 crawl = run_crawl(
                     emu.base_url,
@@ -236,12 +298,28 @@ def scenario_throughput(args: argparse.Namespace, root) -> dict[str, Any]:
                     budget=Budget(max_duration_s=None),
                 )
                 t1 = time.perf_counter()
+                e1, c1 = process_cpu_s(emu.pid), own_cpu_s()
             curated = curate_croissant_day(store, date).writes["hf_croissant"]
             t2 = time.perf_counter()
+            c2 = own_cpu_s()
             stats = emu.stats()
             ids = store.read_table("croissant_records", date, ["dataset"]).column(0).to_pylist()
-            bare = bare_aiohttp(emu.base_url, ids, concurrency)
+            bare = bare_aiohttp(emu.base_url, ids, concurrency, emu.pid)
             requests = stats["by_endpoint"].get("croissant", 0)
+            fetch_loop_cpu = phases.get("fetch_cpu_s")
+            cpu_us = {
+                "emulator_serving_ours": _us_per(_cpu_delta(e1, e0), requests),
+                "emulator_serving_bare": bare["emulator_cpu_us_per_request"],
+                "bare_client": bare["cpu_us_per_request"],
+                # crawl_croissant = plan + fetch loop (requests, journal, staged batches) +
+                # publish (croissant_records); then the three tables (parse + write)
+                "crawl_fetch_loop": _us_per(fetch_loop_cpu, requests),
+                "crawl_plan_publish": _us_per(
+                    c1 - c0 - fetch_loop_cpu if fetch_loop_cpu is not None else None, requests
+                ),
+                "curate_parse_write": _us_per(c2 - c1, requests),
+                "ours_total": _us_per(c2 - c0, requests),
+            }
             fetch_wall, parse_wall = t1 - t0, t2 - t1
             wall = t2 - t0
             run = {
@@ -269,6 +347,8 @@ def scenario_throughput(args: argparse.Namespace, root) -> dict[str, Any]:
                 "vs_bare_aiohttp": r(requests / wall / bare["requests_per_s"])
                 if bare["requests_per_s"]
                 else None,
+                "cpu_us_per_request": cpu_us,
+                "cpu_floor": cpu_floor(cpu_us, bare, os.cpu_count() or 1),
             }
             log.info(
                 "throughput c=%d: %d requests, %.0f req/s (fetch-only %.0f req/s); "

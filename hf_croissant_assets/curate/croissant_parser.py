@@ -47,8 +47,11 @@ are exact (the walk is linear in the size json.loads already accepted) and clamp
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+import msgspec
+import pyarrow as pa
 
 from hf_croissant_assets.curate.licenses import spdx_from_license
 from hf_croissant_assets.schema import CROISSANT_PARSED
@@ -376,10 +379,95 @@ def _failed(message: str) -> dict[str, Any]:
     return row
 
 
+#: A text with at least this many `{` and `[` is decoded by the standard library only: its nesting
+#: could approach the recursion limit, where msgspec (a few levels more tolerant) and json.loads
+#: (whose limit also depends on the caller's stack depth) could disagree. Real documents have ~60
+#: per 8 KB; every nesting level needs one, so below this bound both decoders reach the end.
+FAST_DECODE_MAX_OPENERS = 512
+
+_DECODE = msgspec.json.Decoder().decode
+
+
+def fast_decode(text: str) -> Any:
+    """`json.loads(text)` computed by msgspec (in C), or `_MISSING` when msgspec is not sure to
+    give the very same value: then the caller decodes with the standard library.
+
+    msgspec refuses everything json.loads refuses and more (NaN / Infinity, numbers beyond a
+    double, lone surrogate escapes, a byte order mark...); where both accept they give equal
+    values (same types, key order, last duplicate key wins). The one way msgspec is more lenient,
+    nesting a few levels deeper, is ruled out by `FAST_DECODE_MAX_OPENERS`. Both claims are
+    checked against the standard library by the parser tests, hostile documents included.
+    Only ASCII text is worth it: msgspec would first encode any other text to UTF-8 (and keep
+    that copy on the string), which costs what it saves (`iter_loaded` reads the UTF-8 bytes).
+    """
+    if not text.isascii() or text.count("{") + text.count("[") >= FAST_DECODE_MAX_OPENERS:
+        return _MISSING
+    try:
+        return _DECODE(text)
+    except Exception:  # noqa: BLE001 - anything msgspec refuses goes the standard way
+        return _MISSING
+
+
+def _fast_decode_slice(data: bytes, view: memoryview, start: int, end: int) -> Any:
+    """`fast_decode` of the UTF-8 text `data[start:end]` (Arrow's bytes of one string), read in
+    place: the same value `fast_decode` / `json.loads` gives for that text, or `_MISSING`."""
+    if data.count(b"{", start, end) + data.count(b"[", start, end) >= FAST_DECODE_MAX_OPENERS:
+        return _MISSING
+    try:
+        return _DECODE(view[start:end])
+    except Exception:  # noqa: BLE001 - anything msgspec refuses goes the standard way
+        return _MISSING
+
+
+#: One row of `iter_loaded`: None for a null document, else (ok, value, note, text) where
+#: `text` is the document as a Python string when it was decoded the standard way, or None
+#: when msgspec decoded it (which implies the text has no byte order mark).
+Loaded = tuple[bool, Any, str | None, str | None] | None
+
+
+def iter_loaded(docs: pa.Array | pa.ChunkedArray) -> Iterator[Loaded]:
+    """`load_document` of every document of an Arrow string column, in order (see `Loaded`).
+
+    The documents are decoded straight from the column's UTF-8 buffer by msgspec, without
+    making a Python string of each (that conversion alone cost as much as the decode); a
+    document msgspec is not sure about is made a string and goes through `load_document`, so
+    every row is exactly what `load_document(docs[i].as_py())` gives."""
+    chunks = docs.chunks if isinstance(docs, pa.ChunkedArray) else [docs]
+    for chunk in chunks:
+        n = len(chunk)
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)) or not n:
+            for doc in chunk.to_pylist():
+                yield None if doc is None else (*load_document(doc), doc)
+            continue
+        _, offsets_buf, data_buf = chunk.buffers()
+        raw_offsets = memoryview(offsets_buf)
+        all_offsets = (
+            raw_offsets.cast("q") if pa.types.is_large_string(chunk.type) else raw_offsets.cast("i")
+        )
+        offsets = all_offsets[chunk.offset : chunk.offset + n + 1]
+        data = data_buf.to_pybytes() if data_buf is not None else b""
+        view = memoryview(data)
+        valid = chunk.is_valid().to_pylist() if chunk.null_count else None
+        for i in range(n):
+            if valid is not None and not valid[i]:
+                yield None
+                continue
+            start, end = offsets[i], offsets[i + 1]
+            value = _fast_decode_slice(data, view, start, end)
+            if value is not _MISSING:
+                yield True, value, None, None
+            else:
+                text = data[start:end].decode("utf-8")
+                yield (*load_document(text), text)
+
+
 def _load(doc: str | bytes | bytearray | memoryview) -> tuple[bool, Any, str | None]:
     """(True, parsed JSON, note or None) or (False, None, error message). Never raises."""
     note = None
     if isinstance(doc, str):
+        value = fast_decode(doc)
+        if value is not _MISSING:
+            return True, value, None
         text = doc
     else:
         data = bytes(doc)

@@ -38,7 +38,7 @@ from hf_croissant_assets.curate.croissant_depth import (
 from hf_croissant_assets.curate.croissant_parser import (
     PARSED_COLUMNS,
     PARSER_VERSION,
-    load_document,
+    iter_loaded,
     parse_croissant_many,
     parse_loaded,
 )
@@ -181,32 +181,38 @@ def _fresh_rows(
     n = records.num_rows
     datasets = records.column("dataset").to_pylist()
     statuses = records.column("status").to_pylist()
-    docs = records.column("croissant").to_pylist()
+    # each document decoded once, straight from the column (no Python string unless needed)
+    loaded_docs = iter_loaded(records.column("croissant"))
     columns: dict[str, list] = {name: [] for name in PARSED_COLUMNS}
     appends = [(name, columns[name].append) for name in PARSED_COLUMNS]
     parsed_rows: list[int] = []
     field_rows: list[dict[str, Any]] = []
     file_rows: list[dict[str, Any]] = []
-    for i in range(n):
+    for i, loaded in enumerate(loaded_docs):
         parse, fields_wanted, files_wanted = need_parsed[i], need_fields[i], need_files[i]
         if not (parse or fields_wanted or files_wanted):
             continue
-        doc = docs[i]
         if parse:
             parsed_rows.append(i)
-        if doc is None:
+        if loaded is None:  # no document
             if parse:
                 for _name, append in appends:
                     append(None)
             continue
-        ok, obj, note = load_document(doc)
+        ok, obj, note, text = loaded
         if parse:
             row = parse_loaded(ok, obj, note)
             for name, append in appends:
                 append(row[name])
         dataset = datasets[i]
         if (fields_wanted or files_wanted) and dataset is not None and statuses[i] == 200:
-            depth_obj = depth_object(doc, ok, obj)
+            # decoded by msgspec (text None): a text without byte order mark, which
+            # `depth_object` would give as is
+            depth_obj = (
+                depth_object(text, ok, obj)
+                if text is not None
+                else (obj if type(obj) is dict else None)
+            )
             if depth_obj is None:
                 continue
             try:  # as depth_tables: a bug in one table loses that document's rows, not the day

@@ -206,6 +206,38 @@ def _item_bytes(item: dict[str, Any]) -> bytes:
         return json.dumps(item, separators=(",", ":")).encode("ascii")
 
 
+#: `{` and `[` bytes from which a Croissant body is checked by the standard library only (see
+#: `croissant_parser.FAST_DECODE_MAX_OPENERS`: deep nesting is where msgspec is more lenient).
+_FAST_CHECK_MAX_OPENERS = 512
+#: Walks a body checking it is one JSON object, its values validated but not built (in C).
+_OBJECT_CHECKER = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+@dataclass(frozen=True)
+class CheckedDocument:
+    """A 200 body known to be exactly one JSON object, as text (`fast_croissant_body`)."""
+
+    text: str
+
+
+def fast_croissant_body(body: bytes) -> CheckedDocument | None:
+    """The body as text when msgspec proves it is one JSON object that `json.loads` also accepts
+    as an object; None otherwise (the standard-library path then decides and names the problem).
+
+    The per-request check of a Croissant answer without building the document: the parse comes
+    later, once, for all tables. msgspec refuses everything json.loads refuses (it is stricter:
+    NaN, lone surrogate escapes, BOM...), except nesting a few levels deeper, which the opener
+    count rules out. Bytes that are not UTF-8 can only sit inside strings for msgspec to accept
+    them, where the replacement below keeps the JSON structure json.loads sees the same."""
+    if body.count(b"{") + body.count(b"[") >= _FAST_CHECK_MAX_OPENERS:
+        return None
+    try:
+        _OBJECT_CHECKER.decode(body)
+    except Exception:  # noqa: BLE001 - a stranger's body: the standard path says what is wrong
+        return None
+    return CheckedDocument(body.decode("utf-8", errors="replace"))
+
+
 @dataclass
 class CroissantResponse:
     """One dataset's answer. `status` is None only when no HTTP answer came at all."""
@@ -620,9 +652,15 @@ class HubClient:
                 request_time=utc_now_iso(),
                 attempts=0,
             )
-        answer = await self._get(self.croissant_url(dataset_id), expect=dict)
+        answer = await self._get(
+            self.croissant_url(dataset_id), expect=dict, fast=fast_croissant_body
+        )
         status = answer.status
-        if status == 200 and answer.reason is None and isinstance(answer.data, dict):
+        body: str | None
+        reason: str | None
+        if status == 200 and answer.reason is None and isinstance(answer.data, CheckedDocument):
+            body, reason = answer.data.text, None
+        elif status == 200 and answer.reason is None and isinstance(answer.data, dict):
             body, reason = answer.text, None
         else:
             body = None

@@ -84,6 +84,13 @@ HOSTILE_DOCUMENTS = [
         }
     ),
     json.dumps({"recordSet": [{"@id": "r", "field": [{"name": "x"}] * 20_100}]}),
+    # what the standard library accepts and msgspec refuses (decoded the standard way)
+    '{"name": "nan", "version": NaN, "recordSet": [{"name": "r", "field": [{"name": "a"}]}]}',
+    '{"name": "huge", "version": 1e400, "citeAs": 123456789012345678901234567890}',
+    '{"name": "d", "name": "dup", "keywords": "a, b", "creator": {"name": "\\u00e9t\\u00e9"}}',
+    '{"name": "esc \\ud83d\\ude00", "description": "café 日本"}',
+    '{"name": "shallow", "distribution": [' + ",".join(['{"@type": "cr:FileObject"}'] * 600) + "]}",
+    '{"name": "deep", "recordSet": ' + "[" * 990 + "]" * 990 + "}",
 ]
 
 
@@ -292,3 +299,21 @@ def test_the_streaming_assembly_equals_the_reference_and_is_sorted(days, tmp_pat
     assert counts.fetched == fetched.num_rows
     assert counts.fetched + counts.carried + counts.pending == got.num_rows
     plan.close()
+
+
+def test_the_msgspec_decode_equals_the_standard_library(days, monkeypatch):
+    """Day 0 (hostile documents included) parsed with every document decoded by json.loads, as
+    before msgspec: the same tables as the derived path, which decodes with msgspec where it
+    can (`croissant_parser.iter_loaded`, `fast_decode`)."""
+    store, results = days
+    date, _, _, derived = results[0]
+    from hf_croissant_assets.curate import croissant_parser
+
+    missing = croissant_parser._MISSING
+    monkeypatch.setattr(croissant_parser, "fast_decode", lambda *_: missing)
+    monkeypatch.setattr(croissant_parser, "_fast_decode_slice", lambda *_: missing)
+    standard = _reference(store, date)
+    _assert_same(derived, standard)
+    # and the derived path itself with the standard decode only
+    curate_croissant_day(store, date)
+    _assert_same({t: _read(store, t, date) for t in CROISSANT_TABLES}, standard)
