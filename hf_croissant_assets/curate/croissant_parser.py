@@ -440,19 +440,21 @@ def iter_loaded(docs: pa.Array | pa.ChunkedArray) -> Iterator[Loaded]:
                 yield None if doc is None else (*load_document(doc), doc)
             continue
         _, offsets_buf, data_buf = chunk.buffers()
-        raw_offsets = memoryview(offsets_buf)
-        all_offsets = (
-            raw_offsets.cast("q") if pa.types.is_large_string(chunk.type) else raw_offsets.cast("i")
-        )
-        offsets = all_offsets[chunk.offset : chunk.offset + n + 1]
-        data = data_buf.to_pybytes() if data_buf is not None else b""
+        large = pa.types.is_large_string(chunk.type)
+        width = 8 if large else 4
+        # exactly this chunk's n + 1 offsets (a buffer may be padded or shared with a slice)
+        raw = memoryview(offsets_buf.slice(chunk.offset * width, (n + 1) * width))
+        offsets = raw.cast("q") if large else raw.cast("i")
+        first, last = offsets[0], offsets[n]
+        # only this chunk's bytes (a slice of a larger array shares its whole buffer)
+        data = data_buf.slice(first, last - first).to_pybytes() if data_buf is not None else b""
         view = memoryview(data)
         valid = chunk.is_valid().to_pylist() if chunk.null_count else None
         for i in range(n):
             if valid is not None and not valid[i]:
                 yield None
                 continue
-            start, end = offsets[i], offsets[i + 1]
+            start, end = offsets[i] - first, offsets[i + 1] - first
             value = _fast_decode_slice(data, view, start, end)
             if value is not _MISSING:
                 yield True, value, None, None
