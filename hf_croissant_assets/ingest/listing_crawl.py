@@ -3,7 +3,9 @@
 A 500k-dataset listing is ~500 pages. Pages are checkpointed in batches under
 `_staging/listing/date=D/` together with the next-page URL the Hub gave (a stateless keyset
 cursor), so a crawl that fails on page 300 resumes from page 300 instead of page 1. Ids already
-checkpointed are remembered, so a page fetched twice adds nothing twice.
+checkpointed are remembered, so a page fetched twice adds nothing twice. A crawl that starts
+from nothing staged also writes the raw partition's file as it goes (`_DirectWriter`), so that
+publishing it is a move, not a second encoding of the day.
 """
 
 from __future__ import annotations
