@@ -238,6 +238,33 @@ def fast_croissant_body(body: bytes) -> CheckedDocument | None:
     return CheckedDocument(body.decode("utf-8", errors="replace"))
 
 
+class _PageFetch:
+    """A listing page being fetched, and the next URL its first 200's headers named, once they
+    are in (see `iter_listing`)."""
+
+    def __init__(self, client: HubClient, url: str, on_hint: Callable[[_PageFetch], None]) -> None:
+        self.url = url
+        self.hint: str | None = None
+        self.hint_in = False
+
+        def on_next(value: str | None) -> None:
+            if not self.hint_in:  # the first 200's (a retried page may say otherwise)
+                self.hint, self.hint_in = value, True
+                on_hint(self)
+
+        self.task: asyncio.Task[ListingPage] = asyncio.ensure_future(
+            client.fetch_listing_page(url, on_next)
+        )
+
+    async def cancel(self) -> None:
+        if not self.task.done():
+            self.task.cancel()
+        # a guess nobody uses: whatever it ended with is dropped (the page is fetched again
+        # if it is needed after all)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.task
+
+
 @dataclass
 class CroissantResponse:
     """One dataset's answer. `status` is None only when no HTTP answer came at all."""
@@ -359,6 +386,7 @@ class HubClient:
         url: str,
         expect: type | None = None,
         fast: Callable[[bytes], Any | None] | None = None,
+        on_headers: Callable[[aiohttp.ClientResponse], None] | None = None,
     ) -> _Answer:
         """GET with pacing and retries. Returns the last answer; never raises for HTTP statuses.
 
@@ -370,7 +398,7 @@ class HubClient:
         attempts = 0
         while True:
             attempts += 1
-            answer = await self._attempt(url, attempts, expect, fast)
+            answer = await self._attempt(url, attempts, expect, fast, on_headers)
             status = answer.status
             retryable = (
                 status is None
@@ -425,13 +453,15 @@ class HubClient:
         attempt: int,
         expect: type | None = None,
         fast: Callable[[bytes], Any | None] | None = None,
+        on_headers: Callable[[aiohttp.ClientResponse], None] | None = None,
     ) -> _Answer:
         """One request. Whatever the answer holds (size, coding, JSON, headers), the outcome is
         an `_Answer`: a failure to read, decode or parse it is a reason, never an exception.
 
         `fast` decodes a 200's bytes directly (None if it cannot); its result is the answer's
         data. Otherwise (or when it returns None) the body is read as text by the standard
-        library, which also names what is wrong with a bad body."""
+        library, which also names what is wrong with a bad body. `on_headers` sees a 200's
+        response when its headers are in, before its body is read (it must not raise)."""
         assert self._session is not None
         next_url: str | None = None
         async with self._semaphore:
@@ -442,6 +472,11 @@ class HubClient:
                 async with self._session.get(url, allow_redirects=False) as resp:
                     status = resp.status
                     self.pacer.observe(ticket, resp.headers)
+                    if on_headers is not None and status == 200:
+                        on_headers(resp)
+                        # the body may be in already: yield once, so that a request the hook
+                        # started goes out now, not after this body is read and decoded
+                        await asyncio.sleep(0)
                     retry_after = parse_retry_after(
                         resp.headers.get("Retry-After"), self.max_pause_s
                     )
@@ -537,9 +572,31 @@ class HubClient:
             )
         return next_url
 
-    async def fetch_listing_page(self, url: str) -> ListingPage:
-        """One listing page, decoded once (msgspec); a body it refuses goes the standard way."""
-        answer = await self._get(url, expect=list, fast=decode_listing_body)
+    async def fetch_listing_page(
+        self, url: str, on_next: Callable[[str | None], None] | None = None
+    ) -> ListingPage:
+        """One listing page, decoded once (msgspec); a body it refuses goes the standard way.
+
+        `on_next` hears, as soon as a 200's headers are in (before its body is read, let alone
+        checked), the next URL its `Link` header names (None: none, or a header that does not
+        parse): a hint to request that page early, never a result. The page's `next_url` is
+        the one of the answer finally accepted, checked.
+        """
+
+        def headers_in(resp: aiohttp.ClientResponse) -> None:
+            try:
+                link = resp.links.get("next")
+                hint = str(link["url"]) if link else None
+            except Exception:  # noqa: BLE001 - a hostile header is data; the body path says so
+                hint = None
+            on_next(hint)  # type: ignore[misc]  # (only installed when on_next is set)
+
+        answer = await self._get(
+            url,
+            expect=list,
+            fast=decode_listing_body,
+            on_headers=headers_in if on_next is not None else None,
+        )
         if answer.status != 200 or answer.reason is not None:
             raise HubError(
                 f"GET {url} failed after {answer.attempts} attempt(s): "
@@ -575,8 +632,13 @@ class HubClient:
         """Yield pages until the Hub gives no `rel="next"`; items already in `seen` are dropped.
 
         Pass `start_url` (a stored `next_url`) and the ids already kept to resume a listing.
-        The next page is requested as soon as its URL is known, so the Hub prepares it while the
-        caller processes this one (one request ahead, never more: the cursor is sequential).
+        The next page is requested as soon as this page's headers name it, before its body is
+        read and decoded, so the Hub prepares page n+1 while this client reads page n and the
+        caller processes it (the cursor is sequential: one request in flight, and at most two
+        pages fetched beyond the one the caller holds, so memory stays a few pages). That
+        early request is only a guess: it is used if the page, once read and checked, names
+        the same next URL, else it is cancelled and the right one is requested. A URL of
+        another origin, or one already visited, is never requested, early or not.
 
         A cursor that loops is refused (`HubError`): a next URL already visited, a page with a
         next link that adds no new id, or more than `max_pages` pages.
@@ -585,13 +647,37 @@ class HubClient:
         seen = set() if seen is None else seen
         visited = {url}
         pages = 0
-        pending: asyncio.Task[ListingPage] | None = asyncio.ensure_future(
-            self.fetch_listing_page(url)
-        )
+
+        def follows(hint: str | None) -> bool:
+            """Whether an early request for `hint` may go: the checks a next URL gets anyway."""
+            if hint is None or hint in visited:
+                return False
+            if max_pages is not None and pages + 1 >= max_pages:
+                return False
+            try:
+                self._check_next_url(hint)
+            except HubError:
+                return False
+            return True
+
+        current: _PageFetch | None = None
+        ahead: _PageFetch | None = None
+
+        def on_hint(fetch: _PageFetch) -> None:
+            """Headers are in: request the page they name now, if this is the page the caller
+            is given next (so that the fetches never run further ahead than that)."""
+            nonlocal ahead
+            if fetch is current and ahead is None and follows(fetch.hint):
+                assert fetch.hint is not None
+                ahead = _PageFetch(self, fetch.hint, on_hint)
+
         try:
-            while pending is not None:
-                page = await pending
-                pending = None
+            current = _PageFetch(self, url, on_hint)
+            while current is not None:
+                if current.hint_in:  # its headers came while the caller had the previous page
+                    on_hint(current)
+                page = await current.task
+                current = None
                 pages += 1
                 fresh = []
                 for position, head in enumerate(page.heads):
@@ -619,13 +705,17 @@ class HubClient:
                             url=page.url,
                         )
                     visited.add(page.next_url)
-                    pending = asyncio.ensure_future(self.fetch_listing_page(page.next_url))
+                if ahead is not None and ahead.url != page.next_url:
+                    await ahead.cancel()  # the early guess was not the page's checked next URL
+                    ahead = None
+                if ahead is None and page.next_url is not None:
+                    ahead = _PageFetch(self, page.next_url, on_hint)
+                current, ahead = ahead, None
                 yield page
         finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError, HubError):
-                    await pending
+            for fetch in (current, ahead):
+                if fetch is not None:
+                    await fetch.cancel()
 
     # -- croissant ------------------------------------------------------------------------
 

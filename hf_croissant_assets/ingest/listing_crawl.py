@@ -3,14 +3,18 @@
 A 500k-dataset listing is ~500 pages. Pages are checkpointed in batches under
 `_staging/listing/date=D/` together with the next-page URL the Hub gave (a stateless keyset
 cursor), so a crawl that fails on page 300 resumes from page 300 instead of page 1. Ids already
-checkpointed are remembered, so a page fetched twice adds nothing twice.
+checkpointed are remembered, so a page fetched twice adds nothing twice. A crawl that starts
+from nothing staged also writes the raw partition's file as it goes (`_DirectWriter`), so that
+publishing it is a move, not a second encoding of the day.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +24,22 @@ import pyarrow.parquet as pq
 
 from hf_croissant_assets.curate.listing_rows import raw_listing_page
 from hf_croissant_assets.hub.client import HubClient
-from hf_croissant_assets.lake.store import LakeStore, WriteResult, release_memory
-from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING
+from hf_croissant_assets.lake.store import (
+    ROW_GROUP_ROWS,
+    LakeStore,
+    PartitionWriter,
+    WriteResult,
+    release_memory,
+)
+from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING, with_version
 from hf_croissant_assets.settings import DEFAULT_ROW_DROP_TOLERANCE, env_name
 
 log = logging.getLogger(__name__)
 
 STAGING = "listing"
+#: The raw partition's file as the crawl wrote it, complete, in the staging folder (not a
+#: checkpoint: those end in `.parquet`); publishing moves it into place.
+COMPLETE_FILE = "raw-listing.parquet.complete"
 #: Page cap of a listing with no earlier day to compare with (5M datasets at 1,000 a page).
 DEFAULT_MAX_PAGES = 5000
 
@@ -91,6 +104,53 @@ def _staged_ids(store: LakeStore, date: str) -> tuple[set[str], int]:
     return seen, len(files)
 
 
+def _staged_rows(store: LakeStore, date: str) -> int:
+    """Rows checkpointed so far, from the files' footers (no column is read)."""
+    rows = 0
+    for path in store.staging_files(STAGING, date):
+        with store.fs.open_input_file(path) as f:
+            rows += pq.ParquetFile(f).metadata.num_rows
+    return rows
+
+
+class _DirectWriter:
+    """The raw partition's file, written batch by batch while the listing is crawled.
+
+    Publishing it is then a move instead of reading every checkpoint back and encoding the day
+    a second time. The checkpoint files stay the durable record (resume reads them, never this
+    file): only a crawl that starts from nothing staged writes it, and only a complete file
+    (closed, moved to `COMPLETE_FILE`, named in the state) is ever published. A crawl that
+    resumes takes the old way at publish (its earlier pages live only in checkpoints).
+    """
+
+    def __init__(self, store: LakeStore, date: str) -> None:
+        self._store = store
+        directory = store.staging_dir(STAGING, date)
+        self.final = f"{directory}/{COMPLETE_FILE}"
+        self._tmp = f"{directory}/.{COMPLETE_FILE}.{uuid.uuid4().hex}.tmp"
+        self._writer: PartitionWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        """Append a checkpoint's rows; row groups as the staged files would give them."""
+        if self._writer is None:  # the staging folder exists once a checkpoint is written
+            self._writer = PartitionWriter(self._store.fs, self._tmp, RAW_LISTING)
+        self._writer.write(table.combine_chunks().to_batches(max_chunksize=ROW_GROUP_ROWS))
+
+    def close(self) -> int | None:
+        """Finish the file and put it in place; its row count (None: nothing was written)."""
+        if self._writer is None:
+            return None
+        self._writer.close()
+        self._store.fs.move(self._tmp, self.final)
+        return self._writer.rows
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
+            with contextlib.suppress(OSError):
+                self._store.fs.delete_file(self._tmp)
+
+
 async def crawl_listing(
     client: HubClient,
     store: LakeStore,
@@ -108,6 +168,11 @@ async def crawl_listing(
     the asset's IO manager), so a failure while writing never loses the crawl. Private datasets
     (listed to a token holder) are dropped here, before anything is stored, unless
     `include_private`. `max_pages` defaults to a cap derived from the previous day's count.
+
+    Checkpoints are written on a worker thread while the event loop goes on fetching pages (one
+    checkpoint in flight at most, and in order: a state never names a page whose rows are not
+    in a checkpoint file); a failure, of the Hub or of a write, waits for the checkpoint in
+    flight before it is raised, so what was fetched and checkpointed is kept.
     """
     if max_pages is None:
         max_pages = max_pages_for(previous_listing_rows(store, date)[1])
@@ -129,56 +194,79 @@ async def crawl_listing(
     excluded = 0
     buffer: list[pa.Table] = []
     started = time.monotonic()
-    if not done:
-        async for page in client.iter_listing(
-            expand, start_url=start_url, seen=seen, max_pages=max_pages - pages_before
-        ):
-            pages += 1
-            listed = len(page.heads)
-            if not include_private:
-                page.select([i for i, head in enumerate(page.heads) if head.private is not True])
-                excluded += listed - len(page.heads)
-            # Table building and writes run on a worker thread: meanwhile the event loop sends
-            # the next page's request (already queued by `iter_listing`) and reads its answer,
-            # so the Hub prepares page n+1 while page n is written.
-            if page.heads:
-                buffer.append(
-                    await asyncio.to_thread(
-                        raw_listing_page, page.heads, page.raw, page.request_time
-                    )
-                )
-            last = page.next_url is None
-            if buffer and (pages % checkpoint_pages == 0 or last):
-                await asyncio.to_thread(
-                    store.write_staging_table,
-                    STAGING,
-                    date,
-                    f"batch-{batches:06d}.parquet",
-                    pa.concat_tables(buffer),
-                )
-                batches += 1
-                buffer = []
-            if pages % checkpoint_pages == 0 or last:
-                await asyncio.to_thread(
-                    store.write_state,
-                    STAGING,
-                    date,
-                    {
-                        "next_url": page.next_url,
-                        "pages": pages,
-                        "expand": list(expand),
-                        "done": last,
-                    },
-                )
-                rate = (pages - pages_before) / max(time.monotonic() - started, 1e-9)
-                logger.info(
-                    f"listing {date}: {pages} pages, {len(seen)} datasets ({rate:.1f} pages/s)"
-                )
+    direct = _DirectWriter(store, date) if not done and batches == 0 else None
+    in_flight: asyncio.Future[None] | None = None
 
-    rows = sum(
-        store.read_staging_file(path, columns=["id"]).num_rows
-        for path in store.staging_files(STAGING, date)
-    )
+    def checkpoint(table: pa.Table | None, batch: int, state: dict[str, Any]) -> None:
+        """One checkpoint, on the worker thread: the batch file, the direct file, the state."""
+        if table is not None:
+            store.write_staging_table(STAGING, date, f"batch-{batch:06d}.parquet", table)
+            if direct is not None:
+                direct.write(table)
+        if state["done"] and direct is not None:
+            rows = direct.close()
+            if rows is not None:
+                state["complete"] = {"file": COMPLETE_FILE, "rows": rows}
+        store.write_state(STAGING, date, state)
+
+    async def settle() -> None:
+        """Wait for the checkpoint in flight (its error, if any, is raised here)."""
+        nonlocal in_flight
+        if in_flight is not None:
+            pending, in_flight = in_flight, None
+            await pending
+
+    if not done:
+        try:
+            async for page in client.iter_listing(
+                expand, start_url=start_url, seen=seen, max_pages=max_pages - pages_before
+            ):
+                if in_flight is not None and in_flight.done():
+                    await settle()  # a failed write stops the crawl now, not pages later
+                pages += 1
+                listed = len(page.heads)
+                if not include_private:
+                    page.select(
+                        [i for i, head in enumerate(page.heads) if head.private is not True]
+                    )
+                    excluded += listed - len(page.heads)
+                if page.heads:
+                    buffer.append(raw_listing_page(page.heads, page.raw, page.request_time))
+                last = page.next_url is None
+                if pages % checkpoint_pages == 0 or last:
+                    table = pa.concat_tables(buffer) if buffer else None
+                    buffer = []
+                    await settle()
+                    # The thread writes while the loop fetches the next pages (the next request
+                    # is already on its way: `iter_listing` sends it as soon as it can).
+                    in_flight = asyncio.ensure_future(
+                        asyncio.to_thread(
+                            checkpoint,
+                            table,
+                            batches,
+                            {
+                                "next_url": page.next_url,
+                                "pages": pages,
+                                "expand": list(expand),
+                                "done": last,
+                            },
+                        )
+                    )
+                    if table is not None:
+                        batches += 1
+                    rate = (pages - pages_before) / max(time.monotonic() - started, 1e-9)
+                    logger.info(
+                        f"listing {date}: {pages} pages, {len(seen)} datasets ({rate:.1f} pages/s)"
+                    )
+            await settle()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await settle()  # keep what was checkpointed; the first error is the one raised
+            if direct is not None:
+                await asyncio.to_thread(direct.abort)
+            raise
+
+    rows = _staged_rows(store, date)
     release_memory()
     private_note = f" ({excluded} private datasets excluded)" if excluded else ""
     logger.info(f"listing {date}: {rows} datasets in {pages} pages, staged{private_note}")
@@ -203,6 +291,29 @@ def clear_staging(store: LakeStore, date: str) -> None:
     store.clear_staging(STAGING, date)
 
 
+def _complete_file(store: LakeStore, date: str, rows: int) -> str | None:
+    """The raw partition's file the crawl wrote, if the state names it, it exists and it holds
+    exactly the `rows` checkpointed (else None: the partition is written from the
+    checkpoints)."""
+    state = store.read_state(STAGING, date) or {}
+    complete = state.get("complete")
+    if not state.get("done") or not isinstance(complete, dict):
+        return None
+    if complete.get("file") != COMPLETE_FILE or complete.get("rows") != rows:
+        return None
+    path = f"{store.staging_dir(STAGING, date)}/{COMPLETE_FILE}"
+    try:
+        with store.fs.open_input_file(path) as f:
+            meta = pq.ParquetFile(f).metadata
+    except (OSError, pa.ArrowInvalid):
+        return None
+    if meta.num_rows != rows or not meta.schema.to_arrow_schema().equals(
+        with_version(RAW_LISTING), check_metadata=True
+    ):
+        return None
+    return path
+
+
 def publish_listing(
     store: LakeStore,
     date: str,
@@ -211,16 +322,25 @@ def publish_listing(
     tolerance: float = DEFAULT_ROW_DROP_TOLERANCE,
     override: bool = False,
 ) -> WriteResult:
-    """Write the staged listing as `<lake>/_raw/listing/date=D/` once its size is plausible."""
+    """Write the staged listing as `<lake>/_raw/listing/date=D/` once its size is plausible.
+
+    The file the crawl wrote as it went is moved into place when it is complete; otherwise (a
+    crawl that resumed, or staging left by an older version) the checkpoints are written out.
+    """
     try:
         check_listing_size(store, date, rows, tolerance, override)
     except ListingRefused:
         clear_staging(store, date)  # the next run lists afresh instead of re-reading this one
         raise
-    with store.writer("raw_listing", date, RAW_LISTING) as writer:
-        writer.write(staged_batches(store, date))
+    complete = _complete_file(store, date, rows)
+    if complete is not None:
+        result = store.publish_file("raw_listing", date, complete, rows)
+    else:
+        with store.writer("raw_listing", date, RAW_LISTING) as writer:
+            writer.write(staged_batches(store, date))
+        result = writer.result
     clear_staging(store, date)
-    return writer.result
+    return result
 
 
 async def snapshot_listing(

@@ -310,6 +310,17 @@ class LakeStore:
         self._remove_stale_parts(dataset, date)
         writer.published(WriteResult(path=self.url(final), rows=writer.rows, bytes=writer.bytes))
 
+    def publish_file(self, dataset: str, date: str, path: str, rows: int) -> WriteResult:
+        """Publish a complete parquet file of this store (written elsewhere, e.g. by a crawl
+        as it went) as the day's partition: moved onto its key, like `writer` does with its
+        temporary file, so a reader sees the old partition or the new one, never half."""
+        final = self.part_path(dataset, date)
+        self._mkdir(self.partition_dir(dataset, date))
+        size = self.fs.get_file_info(path).size or 0
+        self.fs.move(path, final)
+        self._remove_stale_parts(dataset, date)
+        return WriteResult(path=self.url(final), rows=rows, bytes=size)
+
     def write_table(self, dataset: str, date: str, table: pa.Table) -> WriteResult:
         with self.writer(dataset, date, table.schema) as w:
             w.write(table)

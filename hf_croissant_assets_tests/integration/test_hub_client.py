@@ -69,14 +69,15 @@ async def _crawl_with_limit(emulator, store: LakeStore, limit: int, inject_after
         original_url = client.listing_url
         client.listing_url = lambda expand=LISTING_EXPAND, _limit=1000: original_url(expand, limit)
         original_fetch = client.fetch_listing_page
-        done = [0]
+        started = [0]
 
-        async def fetch(url):
-            page = await original_fetch(url)
-            done[0] += 1
-            if inject_after and done[0] in inject_after:
-                emulator.inject("list", *inject_after[done[0]])
-            return page
+        async def fetch(url, *args, **kwargs):
+            # queued before page n+1 is requested: the client requests it as soon as page n's
+            # headers are in, before page n's body is read
+            if inject_after and started[0] in inject_after:
+                emulator.inject("list", *inject_after[started[0]])
+            started[0] += 1
+            return await original_fetch(url, *args, **kwargs)
 
         client.fetch_listing_page = fetch
         result = await snapshot_listing(client, store, DATE, checkpoint_pages=2)
