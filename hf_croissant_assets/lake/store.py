@@ -718,6 +718,22 @@ class PartitionWriter:
             self._remove_spool()
 
 
+def external_sort(
+    tables: Iterable[pa.Table | pa.RecordBatch], schema: pa.Schema, key: str
+) -> Iterator[pa.Table]:
+    """`tables` (cast to `schema`) in `key` order, nulls last, stable, with the sorting
+    writer's memory bound: runs of `SORT_RUN_BYTES` sorted and spilled to local temp files,
+    then merged holding one `SORT_RUN_BATCH_BYTES` batch per run. For rows that are not a
+    partition (the day's staged fetches), so memory does not grow with how many there are."""
+    sorter = PartitionWriter(pafs.LocalFileSystem(), "", schema, sort_key=key)
+    try:
+        for table in tables:
+            sorter.write(table)
+        yield from sorter._sorted_tables()
+    finally:
+        sorter._remove_spool()
+
+
 class PresortedPartitionWriter(PartitionWriter):
     """The sorted layout of `PartitionWriter` (row groups of `ROW_GROUP_ROWS`, statistics on the
     key and non-text columns) for rows that already arrive in `sort_key` order, as a merge of

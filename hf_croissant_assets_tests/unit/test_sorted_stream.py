@@ -152,3 +152,26 @@ def test_arrow_pool_returns_memory(monkeypatch):
         assert pa.default_memory_pool().backend_name == "jemalloc"
     finally:
         pa.set_memory_pool(before)
+
+
+@pytest.mark.parametrize("run_bytes", [1 << 30, 64])
+def test_external_sort_is_stable_nulls_last(monkeypatch, run_bytes):
+    """The staged fetches' sort: key order, nulls last, equal keys in input order, whether it
+    fits in one run or spills many (tiny runs force the merge and its passes)."""
+    from hf_croissant_assets.lake import store as store_module
+
+    monkeypatch.setattr(store_module, "SORT_RUN_BYTES", run_bytes)
+    monkeypatch.setattr(store_module, "SORT_MERGE_FAN_IN", 3)
+    schema = pa.schema([("dataset", pa.string()), ("n", pa.int64())])
+    keys = ["b", None, "a", "b", "é", "a", None, "c", "b", "Z"] * 3
+    tables = [
+        pa.table({"dataset": keys[i : i + 4], "n": list(range(i, min(i + 4, len(keys))))}, schema)
+        for i in range(0, len(keys), 4)
+    ]
+    out = pa.concat_tables(store_module.external_sort(tables, schema, "dataset"))
+    got = list(zip(out.column("dataset").to_pylist(), out.column("n").to_pylist(), strict=True))
+    order = {k: i for i, k in enumerate(sorted(k for k in set(keys) if k is not None))}
+    want = sorted(
+        enumerate(keys), key=lambda p: (p[1] is None, order.get(p[1], 0) if p[1] else 0, p[0])
+    )
+    assert got == [(k, n) for n, k in want]
