@@ -13,7 +13,7 @@ Scenarios (each against its own emulator subprocess on 127.0.0.1):
 - pacing: a scaled fixed-window limit (100 requests / 3 s, Retry-After on), Budget(max_duration_s
   =30), concurrency 8: how much of the quota the pacer uses and how many 429s it provokes.
 - day: 500k datasets, 3% modified since yesterday's snapshot (built without HTTP from the
-  emulator's ground truth): wall time and peak RSS of the whole day-1 run (listing, hf_datasets,
+  emulator's ground truth, in a child process so the measured day starts clean): wall time and peak RSS of the whole day-1 run (listing, hf_datasets,
   Croissant crawl, then hf_croissant + hf_croissant_fields + hf_croissant_files in one derived
   pass), per-step times, and whether exactly new + changed documents were requested.
   `wall_vs_hfh_listing` = that wall / the wall of `HfApi.list_datasets` over the same emulator

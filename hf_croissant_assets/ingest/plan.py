@@ -474,8 +474,9 @@ def assemble_day(
     original `request_time`), else a pending row with null status.
 
     A three-way merge of sorted streams, range by range: the listed ids (the plan's spool), the
-    staged rows and the previous snapshot (both sorted out of core by DuckDB when they are not
-    stored sorted). Memory holds one range of each, whatever the size of the Hub. Each listed
+    staged rows (sorted out of core by `external_sort`) and the previous snapshot (sorted out of
+    core by DuckDB when it is not stored sorted). Memory holds one range of each, whatever the
+    size of the Hub. Each listed
     dataset appears exactly once; deleted datasets (not listed) are dropped.
     """
     from hf_croissant_assets.lake.sorted_stream import SortedCursor, sorted_batches_of
