@@ -226,7 +226,7 @@ def reference_assemble_day(
     for table in fetched:
         ids = table.column("dataset").to_pylist()
         keep = [i for i, d in enumerate(ids) if d in listed and d not in written]
-        kept = table.take(keep) if len(keep) != len(ids) else table
+        kept = table.take(pa.array(keep, pa.int64())) if len(keep) != len(ids) else table
         written.update(kept.column("dataset").to_pylist())
         if kept.num_rows:
             yield kept
@@ -242,7 +242,7 @@ def reference_assemble_day(
                 ids = table.column("dataset").to_pylist()
                 keep = [i for i, d in enumerate(ids) if d not in written]
                 if len(keep) != len(ids):
-                    table = table.take(keep)
+                    table = table.take(pa.array(keep, pa.int64()))
                 written.update(table.column("dataset").to_pylist())
                 yield table
     pending = listed - written
@@ -445,13 +445,21 @@ class AssembleCounts:
     pending: int = 0
 
 
-def _staged_sorted(store: LakeStore, paths: list[str], batch_size: int) -> Iterator[pa.RecordBatch]:
-    from hf_croissant_assets.lake.sorted_stream import sorted_arrow
+def _staged_sorted(store: LakeStore, paths: list[str], batch_size: int) -> Iterator[pa.Table]:
+    """The staged rows in `dataset` order (nulls last); rows of one dataset keep the order of
+    `paths` (the first fetched is kept, as `reference_assemble_day` does). An external merge sort
+    (`external_sort`): memory is a few MB per spilled run, not the day's fetched documents,
+    which DuckDB held whole up to its memory limit (~190 MB for 20k documents)."""
+    from hf_croissant_assets.lake.store import external_sort
 
-    if not paths:
-        return iter(())
-    source = ds.dataset(paths, format="parquet", filesystem=store.fs, schema=CROISSANT_RECORDS)
-    return sorted_arrow(source, "dataset", list(CROISSANT_RECORDS.names), batch_size)
+    def staged() -> Iterator[pa.RecordBatch]:
+        for path in paths:
+            source = ds.dataset(
+                path, format="parquet", filesystem=store.fs, schema=CROISSANT_RECORDS
+            )
+            yield from source.to_batches(batch_size=batch_size)
+
+    return external_sort(staged(), CROISSANT_RECORDS, "dataset")
 
 
 def assemble_day(
@@ -466,8 +474,9 @@ def assemble_day(
     original `request_time`), else a pending row with null status.
 
     A three-way merge of sorted streams, range by range: the listed ids (the plan's spool), the
-    staged rows and the previous snapshot (both sorted out of core by DuckDB when they are not
-    stored sorted). Memory holds one range of each, whatever the size of the Hub. Each listed
+    staged rows (sorted out of core by `external_sort`) and the previous snapshot (sorted out of
+    core by DuckDB when it is not stored sorted). Memory holds one range of each, whatever the
+    size of the Hub. Each listed
     dataset appears exactly once; deleted datasets (not listed) are dropped.
     """
     from hf_croissant_assets.lake.sorted_stream import SortedCursor, sorted_batches_of

@@ -27,7 +27,7 @@ import pyarrow.dataset as ds
 from hf_croissant_assets.lake.store import LakeStore
 
 #: DuckDB's memory when it has to sort or join a day (beyond it, it spills to a temp folder).
-MERGE_MEMORY_LIMIT = "256MB"
+MERGE_MEMORY_LIMIT = "128MB"
 
 
 class NotSortedError(ValueError):
@@ -139,7 +139,9 @@ class SortedCursor:
     stream would silently miss rows, so it must never continue.
     """
 
-    def __init__(self, batches: Iterator[pa.RecordBatch], key: str = "dataset") -> None:
+    def __init__(
+        self, batches: Iterator[pa.RecordBatch] | Iterator[pa.Table], key: str = "dataset"
+    ) -> None:
         self._batches = iter(batches)
         self._key = key
         self._buffer: list[pa.Table] = []
@@ -151,7 +153,7 @@ class SortedCursor:
         for batch in self._batches:
             if batch.num_rows == 0:
                 continue
-            table = pa.Table.from_batches([batch])
+            table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
             column = table.column(self._key)
             valid = column.drop_null()
             if len(valid):

@@ -336,10 +336,10 @@ class LakeStore:
         with suppress(FileNotFoundError, OSError):
             self.fs.delete_file(path)
 
-    def parquet_file(self, dataset: str, date: str) -> pq.ParquetFile:
+    def parquet_file(self, dataset: str, date: str, pre_buffer: bool = True) -> pq.ParquetFile:
         path = self.part_path(dataset, date)
         try:
-            return pq.ParquetFile(self.fs.open_input_file(path))
+            return pq.ParquetFile(self.fs.open_input_file(path), pre_buffer=pre_buffer)
         except FileNotFoundError:
             raise FileNotFoundError(
                 f"no {dataset} partition for {date} at {self.url(path)}"
@@ -348,8 +348,14 @@ class LakeStore:
     def iter_batches(
         self, dataset: str, date: str, columns: list[str] | None = None, batch_size: int = 8192
     ) -> Iterator[pa.RecordBatch]:
-        """The partition's rows in bounded batches (memory does not grow with the day)."""
-        yield from self.parquet_file(dataset, date).iter_batches(
+        """The partition's rows in bounded batches (memory does not grow with the day).
+
+        Without pre-buffering: Arrow's pre-buffer cache keeps the selected column chunks of every
+        row group already read until the file is closed, so reading a day batch by batch would
+        hold its compressed columns whole (memory growing with the day; measured +20 MB per
+        100k rows of `hf_croissant` documents). Each row group's column chunks are read when
+        decoded instead, one ranged read each."""
+        yield from self.parquet_file(dataset, date, pre_buffer=False).iter_batches(
             batch_size=batch_size, columns=columns
         )
 
@@ -450,6 +456,35 @@ def release_memory() -> None:
     reuse, and a day's steps (listing, publishing, curating) would each add their high-water
     mark to the process's memory instead of sharing one."""
     pa.default_memory_pool().release_unused()
+
+
+#: Environment variable that, when set, leaves Arrow's memory pool as the user chose it.
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def use_returning_memory_pool() -> str:
+    """Make Arrow allocate from jemalloc set to hand freed pages back to the OS at once.
+
+    Why: Arrow's default pool (mimalloc) keeps freed pages in per-thread heaps, and Arrow's
+    reader and writer threads each grow their own; `release_unused` only trims the calling
+    thread's. Measured on a 100k-dataset day, publishing the Croissant records peaked ~120 MB
+    higher with mimalloc than with jemalloc at decay 0, for the same live Arrow data. The step
+    reads and writes the day in bounded batches, so what the process keeps is what decides its
+    peak. Left alone when `ARROW_DEFAULT_MEMORY_POOL` is set (an explicit choice) or when this
+    pyarrow has no jemalloc. Returns the pool's backend name.
+    """
+    if os.environ.get(ARROW_POOL_ENV):
+        return pa.default_memory_pool().backend_name
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
+    except NotImplementedError:  # (pa.ArrowNotImplementedError is one)
+        return pa.default_memory_pool().backend_name
+    pa.set_memory_pool(pool)
+    return pool.backend_name
+
+
+use_returning_memory_pool()
 
 
 class _Run:
@@ -692,6 +727,22 @@ class PartitionWriter:
                     self._writer.close()
                     self._stream.close()
             self._remove_spool()
+
+
+def external_sort(
+    tables: Iterable[pa.Table | pa.RecordBatch], schema: pa.Schema, key: str
+) -> Iterator[pa.Table]:
+    """`tables` (cast to `schema`) in `key` order, nulls last, stable, with the sorting
+    writer's memory bound: runs of `SORT_RUN_BYTES` sorted and spilled to local temp files,
+    then merged holding one `SORT_RUN_BATCH_BYTES` batch per run. For rows that are not a
+    partition (the day's staged fetches), so memory does not grow with how many there are."""
+    sorter = PartitionWriter(pafs.LocalFileSystem(), "", schema, sort_key=key)
+    try:
+        for table in tables:
+            sorter.write(table)
+        yield from sorter._sorted_tables()
+    finally:
+        sorter._remove_spool()
 
 
 class PresortedPartitionWriter(PartitionWriter):

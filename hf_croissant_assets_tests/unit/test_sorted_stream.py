@@ -105,3 +105,73 @@ def test_presorted_writer_keeps_the_sorted_layout_and_refuses_disorder(tmp_path)
         writer.write(table.slice(1000, 10))
         writer.write(table.slice(0, 10))
     assert not store.exists("hf_croissant", "2026-11-21")
+
+
+def test_iter_batches_reads_what_read_table_reads(tmp_path):
+    """`iter_batches` reads without Arrow's pre-buffer cache (memory flat in the file's size):
+    same rows, any column subset, across row groups."""
+    store = LakeStore(str(tmp_path))
+    n = ROW_GROUP_ROWS * 2 + 17
+    ids = [f"org/d{i:06d}" for i in range(n)]
+    table = pa.table(
+        {
+            "dataset": ids,
+            "request_time": [f"{DAY}T00:00:00Z"] * n,
+            "status": pa.array([200 if i % 3 else 404 for i in range(n)], pa.int32()),
+            "reason": [None] * n,
+            "croissant": [None if i % 5 == 0 else f'{{"n": {i}}}' for i in range(n)],
+            "sha": [f"{i:040x}" for i in range(n)],
+            "last_modified": pa.array([None] * n, pa.timestamp("ms", tz="UTC")),
+        },
+        schema=CROISSANT_RECORDS,
+    )
+    store.write_table("croissant_records", DAY, table)
+    for columns in (None, ["dataset", "croissant"], ["status"]):
+        got = pa.Table.from_batches(
+            list(store.iter_batches("croissant_records", DAY, columns, batch_size=1000))
+        )
+        want = store.read_table("croissant_records", DAY, columns)
+        assert got.equals(want)
+
+
+def test_arrow_pool_returns_memory(monkeypatch):
+    """The lake makes Arrow allocate from jemalloc with immediate decay where this pyarrow has
+    it, unless ARROW_DEFAULT_MEMORY_POOL chose a pool explicitly."""
+    from hf_croissant_assets.lake import store as store_module
+
+    before = pa.default_memory_pool()
+    try:
+        monkeypatch.setenv(store_module.ARROW_POOL_ENV, "system")
+        assert store_module.use_returning_memory_pool() == before.backend_name
+        monkeypatch.delenv(store_module.ARROW_POOL_ENV)
+        try:
+            pa.jemalloc_memory_pool()
+        except NotImplementedError:
+            pytest.skip("this pyarrow has no jemalloc")
+        assert store_module.use_returning_memory_pool() == "jemalloc"
+        assert pa.default_memory_pool().backend_name == "jemalloc"
+    finally:
+        pa.set_memory_pool(before)
+
+
+@pytest.mark.parametrize("run_bytes", [1 << 30, 64])
+def test_external_sort_is_stable_nulls_last(monkeypatch, run_bytes):
+    """The staged fetches' sort: key order, nulls last, equal keys in input order, whether it
+    fits in one run or spills many (tiny runs force the merge and its passes)."""
+    from hf_croissant_assets.lake import store as store_module
+
+    monkeypatch.setattr(store_module, "SORT_RUN_BYTES", run_bytes)
+    monkeypatch.setattr(store_module, "SORT_MERGE_FAN_IN", 3)
+    schema = pa.schema([("dataset", pa.string()), ("n", pa.int64())])
+    keys = ["b", None, "a", "b", "é", "a", None, "c", "b", "Z"] * 3
+    tables = [
+        pa.table({"dataset": keys[i : i + 4], "n": list(range(i, min(i + 4, len(keys))))}, schema)
+        for i in range(0, len(keys), 4)
+    ]
+    out = pa.concat_tables(store_module.external_sort(tables, schema, "dataset"))
+    got = list(zip(out.column("dataset").to_pylist(), out.column("n").to_pylist(), strict=True))
+    order = {k: i for i, k in enumerate(sorted(k for k in set(keys) if k is not None))}
+    want = sorted(
+        enumerate(keys), key=lambda p: (p[1] is None, order.get(p[1], 0) if p[1] else 0, p[0])
+    )
+    assert got == [(k, n) for n, k in want]
