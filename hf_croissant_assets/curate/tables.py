@@ -43,8 +43,8 @@ from hf_croissant_assets.curate.croissant_parser import (
     parse_loaded,
 )
 from hf_croissant_assets.curate.listing_rows import curate_listing_batch
-from hf_croissant_assets.lake.sorted_stream import SortedCursor, sorted_batches_of
-from hf_croissant_assets.lake.store import LakeStore, WriteResult
+from hf_croissant_assets.lake.sorted_stream import SortedCursor, gather_runs, sorted_batches_of
+from hf_croissant_assets.lake.store import LakeStore, WriteResult, background_writes
 from hf_croissant_assets.schema import (
     CROISSANT_PARSED,
     CROISSANT_RECORDS,
@@ -70,9 +70,12 @@ def curate_datasets(
     Columnar: each batch's objects are decoded together and typed a column at a time
     (`curate_listing_batch`); only objects of unexpected shape are typed one by one.
     """
-    with store.writer("hf_datasets", date, audit=audit) as writer:
+    with (
+        store.writer("hf_datasets", date, audit=audit) as writer,
+        background_writes(writer) as queued,  # sorted and spilled while the next is decoded
+    ):
         for batch in store.iter_batches("raw_listing", date, batch_size=batch_size):
-            writer.write(curate_listing_batch(batch))
+            queued.write(curate_listing_batch(batch))
     return writer.result
 
 
@@ -339,8 +342,10 @@ def curate_croissant_day(
             )
             for t in tables
         }
+        # each table's parquet encoding on its own thread, beside the merge and the parsing
+        queued = {t: stack.enter_context(background_writes(w)) for t, w in writers.items()}
         for chunk in today:
-            _derive_chunk(chunk, tables, writers, prev_docs, prev_fields, prev_files, result)
+            _derive_chunk(chunk, tables, queued, prev_docs, prev_fields, prev_files, result)
             if progress is not None and result.rows % (batch_size * 50) < chunk.num_rows:
                 progress(
                     f"croissant tables {date}: {result.rows:,} rows, {result.carried:,} copied "
@@ -377,9 +382,17 @@ def _derive_chunk(
     if prev_docs is not None and hi is not None:
         prev = prev_docs.take_through(hi)
         if prev is not None:
-            prev = _drop_repeated_keys(prev).combine_chunks()
+            prev = _drop_repeated_keys(prev)
             index = pc.index_in(ids, value_set=prev.column("dataset"))
-            aligned = prev.take(index)
+            # the base day's rows next to today's, as zero-copy runs (`gather_runs`: the
+            # documents are compared where they are, not copied); ids new today point at row 0
+            # and are masked out by `is_valid(index)` below
+            aligned = gather_runs(
+                [prev],
+                pa.repeat(pa.scalar(0, pa.int64()), len(index)),
+                index.cast(pa.int64()).fill_null(0),
+                prev.schema,
+            )
             equal = pc.and_(
                 pc.is_valid(index),
                 pc.and_(
@@ -442,25 +455,53 @@ def _derive_chunk(
     ):
         if table not in tables:
             continue
-        parts = [rows]
+        prev_rows = None
         if cursor is not None and hi is not None:
             prev_rows = cursor.take_through(hi)  # consumed even when nothing is copied
-            if prev_rows is not None and copy[table] and copied_ids is not None:
-                parts.append(
-                    prev_rows.filter(pc.is_in(prev_rows.column("dataset"), value_set=copied_ids))
-                )
-        writers[table].write(_concat_sorted(parts))
+            if not (copy[table] and copied_ids is not None):
+                prev_rows = None
+        writers[table].write(_merge_copied(rows, prev_rows, copied_ids))
 
 
-def _concat_sorted(parts: list[pa.Table | None]) -> pa.Table:
-    """The parts as one table in `dataset` order (stable: a dataset's rows keep their order)."""
-    tables = [p for p in parts if p is not None and p.num_rows]
-    if not tables:
-        return parts[0] if parts and parts[0] is not None else pa.table({})
-    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    if len(tables) == 1:
-        return table
-    return table.take(pc.sort_indices(table, sort_keys=[("dataset", "ascending")]))
+def _merge_copied(
+    fresh: pa.Table | None, previous: pa.Table | None, copied_ids: pa.Array | None
+) -> pa.Table:
+    """The fresh rows and the rows of `previous` whose dataset is in `copied_ids`, in `dataset`
+    order (a dataset's rows keep their order; fresh before copied on equal keys), as zero-copy
+    runs of the two inputs (`gather_runs`): the rows are never copied."""
+    assert fresh is not None
+    if previous is None or copied_ids is None or previous.num_rows == 0:
+        return fresh
+    keep = pc.is_in(previous.column("dataset"), value_set=copied_ids)
+    kept_at = pc.indices_nonzero(keep).cast(pa.int64())
+    if len(kept_at) == 0:
+        return fresh
+    if fresh.num_rows == 0 and len(kept_at) == previous.num_rows:
+        return previous.cast(fresh.schema)
+    keys = pa.table(
+        {
+            "dataset": pa.chunked_array(
+                fresh.column("dataset").chunks + previous.column("dataset").take(kept_at).chunks,
+                pa.string(),
+            ),
+            "source": pa.concat_arrays(
+                [
+                    pa.repeat(pa.scalar(0, pa.int64()), fresh.num_rows),
+                    pa.repeat(pa.scalar(1, pa.int64()), len(kept_at)),
+                ]
+            ),
+            "position": pa.concat_arrays([pa.array(range(fresh.num_rows), pa.int64()), kept_at]),
+        }
+    )
+    order = pc.sort_indices(keys, sort_keys=[("dataset", "ascending")])
+    # one copy into contiguous columns: the parquet writer pays per chunk and per column, and
+    # these rows are small (the documents themselves are not in these tables)
+    return gather_runs(
+        [fresh, previous],
+        keys.column("source").take(order).combine_chunks(),
+        keys.column("position").take(order).combine_chunks(),
+        fresh.schema,
+    ).combine_chunks()
 
 
 def curate_croissant(

@@ -30,7 +30,7 @@ import pyarrow as pa
 from hf_croissant_assets.curate.listing_rows import parse_timestamp
 from hf_croissant_assets.hub.client import CroissantResponse, HubClient
 from hf_croissant_assets.ingest.plan import AssembleCounts, Plan, assemble_day, plan_day
-from hf_croissant_assets.lake.store import LakeStore, WriteResult, validate_date
+from hf_croissant_assets.lake.store import LakeStore, WriteResult, background_writes, validate_date
 from hf_croissant_assets.schema import CROISSANT_RECORDS
 from hf_croissant_assets.settings import (
     DEFAULT_RECHECK_UNAVAILABLE_DAYS,
@@ -419,13 +419,16 @@ async def crawl_croissant(
     statuses: Counter = Counter()
     origins = AssembleCounts()
     try:
-        with store.writer("croissant_records", date) as writer:
+        with (
+            store.writer("croissant_records", date) as writer,
+            background_writes(writer) as queued,  # encoded while the next range is merged
+        ):
             for table in assemble_day(
                 store, plan, store.staging_files(STAGING, date), counts=origins
             ):
                 for item in table.column("status").value_counts().to_pylist():
                     statuses[str(item["values"])] += item["counts"]
-                writer.write(table)
+                queued.write(table)
     finally:
         plan.close()
     # counts by origin, from what was written

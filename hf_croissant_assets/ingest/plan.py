@@ -479,7 +479,11 @@ def assemble_day(
     size of the Hub. Each listed
     dataset appears exactly once; deleted datasets (not listed) are dropped.
     """
-    from hf_croissant_assets.lake.sorted_stream import SortedCursor, sorted_batches_of
+    from hf_croissant_assets.lake.sorted_stream import (
+        SortedCursor,
+        gather_runs,
+        sorted_batches_of,
+    )
 
     counts = counts if counts is not None else AssembleCounts()
     staged = SortedCursor(_staged_sorted(store, staged_paths, batch_size))
@@ -488,44 +492,54 @@ def assemble_day(
         if plan.previous_date is not None
         else None
     )
-    names = CROISSANT_RECORDS.names
+    empty = CROISSANT_RECORDS.empty_table()
     for batch in plan.listed_batches(batch_size):
         ids = batch.column(0)
         if len(ids) == 0:
             continue
         hi = ids[len(ids) - 1].as_py()
-        parts: list[pa.Table] = []
-        have = pa.array([], pa.string())
-        for cursor, origin in ((staged, "fetched"), (previous, "carried")):
-            if cursor is None:
-                continue
-            rows = cursor.take_through(hi)
-            if rows is None:
-                continue
-            rows = _first_per_dataset(rows.select(names))
-            keep = pc.and_(
-                pc.is_in(rows.column("dataset"), value_set=ids),
-                pc.invert(pc.is_in(rows.column("dataset"), value_set=have)),
-            )
-            rows = rows.filter(keep)
-            if rows.num_rows:
-                parts.append(rows.cast(CROISSANT_RECORDS))
-                have = pa.concat_arrays([have, rows.column("dataset").combine_chunks()])
-                setattr(counts, origin, getattr(counts, origin) + rows.num_rows)
-        missing = ids.filter(pc.invert(pc.is_in(ids, value_set=have)))
-        if len(missing):
-            parts.append(
-                pa.Table.from_arrays(
-                    [
-                        missing if name == "dataset" else pa.nulls(len(missing), field.type)
-                        for name, field in zip(names, CROISSANT_RECORDS, strict=True)
-                    ],
-                    schema=CROISSANT_RECORDS,
-                )
-            )
-            counts.pending += len(missing)
-        table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        yield table.take(pc.sort_indices(table, sort_keys=[("dataset", "ascending")]))
+        # each listed id's row: its first staged row (fetched today), else its first row of the
+        # previous snapshot (carried forward), else a pending row; rows of ids not listed
+        # (deleted datasets) are left out. Decided on the keys; the rows are then gathered as
+        # zero-copy runs (`gather_runs`), the documents are never copied.
+        fetched_rows = staged.take_through(hi) or empty
+        carried_rows = (previous.take_through(hi) if previous is not None else None) or empty
+        at_fetched = pc.index_in(ids, value_set=fetched_rows.column("dataset"))
+        at_carried = pc.index_in(ids, value_set=carried_rows.column("dataset"))
+        is_fetched = pc.is_valid(at_fetched)
+        is_carried = pc.and_(pc.invert(is_fetched), pc.is_valid(at_carried))
+        is_pending = pc.invert(pc.or_(is_fetched, is_carried))
+        pending_ids = ids.filter(is_pending)
+        pending_rows = pa.Table.from_arrays(
+            [
+                pending_ids if name == "dataset" else pa.nulls(len(pending_ids), field.type)
+                for name, field in zip(CROISSANT_RECORDS.names, CROISSANT_RECORDS, strict=True)
+            ],
+            schema=CROISSANT_RECORDS,
+        )
+        # position of each pending id among the pending rows
+        pending_at = pc.subtract(pc.cumulative_sum(pc.cast(is_pending, pa.int64())), 1)
+        source = pc.if_else(is_fetched, 0, pc.if_else(is_carried, 1, 2)).cast(pa.int64())
+        position = pc.if_else(
+            is_fetched,
+            at_fetched.cast(pa.int64()),
+            pc.if_else(is_carried, at_carried.cast(pa.int64()), pending_at),
+        )
+        n_fetched = pc.sum(is_fetched).as_py() or 0
+        n_carried = pc.sum(is_carried).as_py() or 0
+        counts.fetched += n_fetched
+        counts.carried += n_carried
+        counts.pending += len(ids) - n_fetched - n_carried
+        merged = gather_runs(
+            [fetched_rows, carried_rows, pending_rows], source, position, CROISSANT_RECORDS
+        )
+        yield pa.Table.from_arrays(
+            [
+                column if name == "croissant" else column.combine_chunks()
+                for name, column in zip(merged.column_names, merged.columns, strict=True)
+            ],
+            schema=CROISSANT_RECORDS,
+        )
 
 
 def _first_per_dataset(table: pa.Table) -> pa.Table:

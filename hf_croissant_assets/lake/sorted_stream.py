@@ -126,6 +126,37 @@ def sorted_arrow(
         shutil.rmtree(spill, ignore_errors=True)
 
 
+def gather_runs(
+    sources: list[pa.Table], source: pa.Array, position: pa.Array, schema: pa.Schema
+) -> pa.Table:
+    """The rows `sources[source[i]][position[i]]`, i = 0..n-1, as one table, without copying.
+
+    Why: a merge of sorted streams moves the day's documents (GBs of text) from the inputs to the
+    writer; a `take` or `filter` copies every byte, and each copy is fresh memory the allocator
+    must fault in and hand back. The output rows mostly come in long runs of consecutive rows of
+    one source (the carried-forward rows between two fetched ones), so the result is those runs
+    as zero-copy slices, one chunk each. `source` and `position` are int64 arrays without nulls;
+    `sources` must have `schema`'s columns and types.
+    """
+    n = len(source)
+    if n == 0:
+        return schema.empty_table()
+    if n == 1:
+        breaks: list[int] = []
+    else:
+        step = pc.or_(
+            pc.not_equal(source.slice(1), source.slice(0, n - 1)),
+            pc.not_equal(position.slice(1), pc.add(position.slice(0, n - 1), 1)),
+        )
+        breaks = [b + 1 for b in pc.indices_nonzero(step).to_pylist()]
+    starts = [0, *breaks]
+    ends = [*breaks, n]
+    src, pos = source.to_pylist(), position.to_pylist()
+    tables = [t.select(schema.names).cast(schema) for t in sources]
+    pieces = [tables[src[s]].slice(pos[s], e - s) for s, e in zip(starts, ends, strict=True)]
+    return pa.concat_tables(pieces)
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
