@@ -245,7 +245,10 @@ def _decode_typed(texts: pa.Array) -> tuple[list[int], list[_TypedItem]]:
     return positions, items
 
 
-def _timestamps(values: list[str | None]) -> pa.Array:
+def hub_timestamps(values: list[str | None]) -> pa.Array:
+    """Timestamps as the Hub writes them (`parse_timestamp`'s values, in one Arrow cast when
+    every value has the Hub's own form). Every value is parsed on its own: one odd value never
+    decides how the others are read (as a format inferred from the first value would)."""
     strings = pa.array(values, pa.string())
     canonical = pc.match_substring_regex(strings, _HUB_TIMESTAMP)
     if pc.all(canonical).as_py() is not False:  # every non-null value (or none at all)
@@ -290,8 +293,8 @@ def _typed_table(requests: pa.Array, items: list[_TypedItem]) -> pa.Table:
         "request_time": requests,
         "dataset": dataset,
         "author": author,
-        "created_at": _timestamps([i.createdAt for i in items]),
-        "last_modified": _timestamps([i.lastModified for i in items]),
+        "created_at": hub_timestamps([i.createdAt for i in items]),
+        "last_modified": hub_timestamps([i.lastModified for i in items]),
         "private": pa.array([i.private for i in items], pa.bool_()),
         "disabled": pa.array([i.disabled for i in items], pa.bool_()),
         "gated": pa.array([gated_value(i.gated) for i in items], pa.string()),

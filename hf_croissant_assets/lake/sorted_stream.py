@@ -45,6 +45,10 @@ def duckdb_connection(spill_dir: str, memory_limit: str = MERGE_MEMORY_LIMIT):
             "temp_directory": spill_dir,
             "preserve_insertion_order": True,
             "threads": 2,
+            # hand freed memory back after each query rather than keeping it in DuckDB's
+            # allocator for the rest of the process (the next steps of the day would carry it)
+            "allocator_flush_threshold": "8MB",
+            "allocator_bulk_deallocation_flush_threshold": "8MB",
         },
     )
 

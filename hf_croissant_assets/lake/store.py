@@ -464,15 +464,18 @@ def release_memory() -> None:
 ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
 
 
-#: How long jemalloc keeps freed pages before handing them back to the OS. At 0 every batch's
-#: buffers are faulted in afresh and returned at once: a 500k day's Croissant tables took 19 s
-#: instead of 10.5 s at 250 ms, for ~45 MB less peak. 250 ms keeps the pages a batch frees for
-#: the next batch and still returns them within a step (measured 100 ms..2 s: 250-1000 ms fastest).
-ARROW_DECAY_MS = 250
+#: How long jemalloc keeps freed pages before handing them back to the OS: 0, at once. Measured
+#: on the 500k-dataset day (`benchmarks.croissant_day --scenario day --day-1m`): at 250 ms the
+#: Croissant tables took 15 s instead of 19 s (every batch's buffers are faulted in afresh at 0),
+#: but the day peaked at 651 MB instead of 572 MB and the 1M day at 1.15x the 500k day's peak
+#: instead of 1.05x: what is kept grows with the work in flight. Memory that does not grow with
+#: the Hub is the target here; the copies that made decay 0 slow were removed instead
+#: (`sorted_stream.gather_runs`).
+ARROW_DECAY_MS = 0
 
 
 def use_returning_memory_pool() -> str:
-    """Make Arrow allocate from jemalloc set to hand freed pages back to the OS soon.
+    """Make Arrow allocate from jemalloc set to hand freed pages back to the OS at once.
 
     Why: Arrow's default pool (mimalloc) keeps freed pages in per-thread heaps, and Arrow's
     reader and writer threads each grow their own; `release_unused` only trims the calling
