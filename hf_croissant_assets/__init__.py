@@ -4,3 +4,12 @@ Two layers: plain code without Dagster (`hub`, `ingest`, `curate`, `lake`, `ware
 `report`, `schema`, `settings`) and the Dagster definitions built on it (`defs`, `definitions`).
 Analysts start with ``from hf_croissant_assets import lake``.
 """
+
+import os as _os
+
+# Arrow's C++ code (the parquet reader and writer, the compute kernels) allocates from the
+# process-wide default pool, which Arrow picks from this variable once, when pyarrow is first
+# imported; pyarrow's `set_memory_pool` changes only what Python-side calls use. So it is set here,
+# before any module of the package imports pyarrow, unless the caller chose a pool
+# (`lake.store.use_returning_memory_pool` explains the choice).
+_os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")

@@ -154,6 +154,39 @@ def test_arrow_pool_returns_memory(monkeypatch):
         pa.set_memory_pool(before)
 
 
+@pytest.mark.parametrize(("env", "expected"), [(None, "jemalloc"), ("system", "system")])
+def test_the_package_picks_arrows_process_pool_before_pyarrow_loads(env, expected):
+    """Arrow's C++ side (parquet reading and writing) uses the pool named when pyarrow is
+    imported: importing the package first makes it jemalloc, an explicit choice is kept. In a
+    fresh interpreter, since the pool is chosen once per process."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("pyarrow")
+    environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if env is not None:
+        environ["ARROW_DEFAULT_MEMORY_POOL"] = env
+    code = (
+        "import hf_croissant_assets, sys\n"
+        "assert 'pyarrow' not in sys.modules\n"
+        "import pyarrow as pa\n"
+        "print(pa.default_memory_pool().backend_name)"  # the process pool (nothing switched yet)
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
+    )
+    backend = out.stdout.strip()
+    if expected == "jemalloc" and backend != "jemalloc":
+        try:
+            import pyarrow as pa
+
+            pa.jemalloc_memory_pool()
+        except NotImplementedError:
+            pytest.skip("this pyarrow has no jemalloc")
+    assert backend == expected
+
+
 @pytest.mark.parametrize("run_bytes", [1 << 30, 64])
 def test_external_sort_is_stable_nulls_last(monkeypatch, run_bytes):
     """The staged fetches' sort: key order, nulls last, equal keys in input order, whether it
