@@ -144,48 +144,45 @@ def test_arrow_pool_returns_memory(monkeypatch):
         monkeypatch.setenv(store_module.ARROW_POOL_ENV, "system")
         assert store_module.use_returning_memory_pool() == before.backend_name
         monkeypatch.delenv(store_module.ARROW_POOL_ENV)
-        try:
-            pa.jemalloc_memory_pool()
-        except NotImplementedError:
-            pytest.skip("this pyarrow has no jemalloc")
         assert store_module.use_returning_memory_pool() == "jemalloc"
         assert pa.default_memory_pool().backend_name == "jemalloc"
     finally:
         pa.set_memory_pool(before)
 
 
-@pytest.mark.parametrize(("env", "expected"), [(None, "jemalloc"), ("system", "system")])
-def test_the_package_picks_arrows_process_pool_before_pyarrow_loads(env, expected):
-    """Arrow's C++ side (parquet reading and writing) uses the pool named when pyarrow is
-    imported: importing the package first makes it jemalloc, an explicit choice is kept. In a
-    fresh interpreter, since the pool is chosen once per process."""
+def _process_pool(env: str | None, import_package: bool) -> str:
+    """Arrow's process-wide pool in a fresh interpreter (it is chosen once per process)."""
     import os
     import subprocess
     import sys
 
-    if env is None and not sys.platform.startswith("linux"):
-        pytest.skip("the package picks jemalloc on Linux only")
     environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
     if env is not None:
         environ["ARROW_DEFAULT_MEMORY_POOL"] = env
     code = (
-        "import hf_croissant_assets, sys\n"
-        "assert 'pyarrow' not in sys.modules\n"
-        "import pyarrow as pa\n"
-        "print(pa.default_memory_pool().backend_name)"  # the process pool (nothing switched yet)
+        (
+            "import hf_croissant_assets, sys\nassert 'pyarrow' not in sys.modules\n"
+            if import_package
+            else ""
+        )
+        + "import pyarrow as pa\n"
+        + "print(pa.default_memory_pool().backend_name)"  # nothing switched it yet
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
     )
-    backend = out.stdout.strip()
-    if expected == "jemalloc" and backend != "jemalloc":
-        try:
-            import pyarrow as pa
+    return out.stdout.strip()
 
-            pa.jemalloc_memory_pool()
-        except NotImplementedError:
-            pytest.skip("this pyarrow has no jemalloc")
-    assert backend == expected
+
+def test_the_package_picks_arrows_process_pool_before_pyarrow_loads():
+    """Arrow's C++ side (parquet reading and writing) uses the pool named when pyarrow is
+    imported: importing the package first makes it jemalloc on Linux (elsewhere it leaves
+    Arrow's default), and an explicit choice is kept."""
+    import sys
+
+    expected = "jemalloc" if sys.platform.startswith("linux") else _process_pool(None, False)
+    assert _process_pool(None, True) == expected
+    assert _process_pool("system", True) == "system"
 
 
 @pytest.mark.parametrize("run_bytes", [1 << 30, 64])
