@@ -467,8 +467,8 @@ def _merge_copied(
     fresh: pa.Table | None, previous: pa.Table | None, copied_ids: pa.Array | None
 ) -> pa.Table:
     """The fresh rows and the rows of `previous` whose dataset is in `copied_ids`, in `dataset`
-    order (a dataset's rows keep their order; fresh before copied on equal keys), as zero-copy
-    runs of the two inputs (`gather_runs`): the rows are never copied."""
+    order (a dataset's rows keep their order; fresh before copied on equal keys): gathered as
+    runs of the two inputs (`gather_runs`), then copied once into contiguous columns."""
     assert fresh is not None
     if previous is None or copied_ids is None or previous.num_rows == 0:
         return fresh

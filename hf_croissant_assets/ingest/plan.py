@@ -618,15 +618,3 @@ def assemble_day(
             ],
             schema=CROISSANT_RECORDS,
         )
-
-
-def _first_per_dataset(table: pa.Table) -> pa.Table:
-    """A sorted table keeping the first row of each `dataset`."""
-    if table.num_rows < 2:
-        return table
-    keys = table.column("dataset")
-    repeated = pc.fill_null(pc.equal(keys.slice(1), keys.slice(0, table.num_rows - 1)), False)
-    if not pc.any(repeated).as_py():
-        return table
-    keep = pa.concat_arrays([pa.array([True]), pa.chunked_array(repeated).combine_chunks()])
-    return table.filter(keep)
