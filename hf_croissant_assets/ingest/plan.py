@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from hf_croissant_assets.curate.listing_rows import hub_timestamps
 from hf_croissant_assets.hub.client import RETRY_STATUSES
-from hf_croissant_assets.lake.store import LakeStore
+from hf_croissant_assets.lake.store import LakeStore, release_memory
 from hf_croissant_assets.schema import CROISSANT_RECORDS
 from hf_croissant_assets.settings import (
     DEFAULT_RECHECK_UNAVAILABLE_DAYS,
@@ -430,6 +430,7 @@ def plan_day(
     try:
         spool = os.path.join(workdir, "listing.parquet")
         _spool_listing(store, date, spool)
+        release_memory()  # the decoding's freed buffers, before DuckDB takes its share
         spill = os.path.join(workdir, "spill")
         os.makedirs(spill)
         con = duckdb_connection(spill)
@@ -445,10 +446,13 @@ def plan_day(
                 f"TO {_literal(os.path.join(workdir, 'listed.parquet'))} (FORMAT parquet)"
             )
             if previous_date is not None:
-                source = ds.dataset(
-                    store.part_path("croissant_records", previous_date),
-                    format="parquet",
-                    filesystem=store.fs,
+                # read batch by batch, one row group after another: an Arrow dataset would
+                # read ahead many batches and row groups at once, beside DuckDB's own memory
+                columns = ["dataset", "request_time", "status", "sha", "last_modified"]
+                file_schema = store.parquet_file("croissant_records", previous_date).schema_arrow
+                source = pa.RecordBatchReader.from_batches(
+                    pa.schema([file_schema.field(c) for c in columns]),
+                    store.iter_batches("croissant_records", previous_date, columns),
                 )
                 con.register("previous_source", source)
                 con.execute(

@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from hf_croissant_assets import ARROW_POOL_ENV
 from hf_croissant_assets.schema import DATASETS, LAKE_DATASETS, with_version
 
 log = logging.getLogger(__name__)
@@ -460,31 +461,17 @@ def release_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-#: Environment variable that, when set, leaves Arrow's memory pool as the user chose it.
-ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
-
-
-#: How long jemalloc keeps freed pages before handing them back to the OS: 0, at once. Measured
-#: on the 500k-dataset day (`benchmarks.croissant_day --scenario day --day-1m`): at 250 ms the
-#: Croissant tables took 15 s instead of 19 s (every batch's buffers are faulted in afresh at 0),
-#: but the day peaked at 651 MB instead of 572 MB and the 1M day at 1.15x the 500k day's peak
-#: instead of 1.05x: what is kept grows with the work in flight. Memory that does not grow with
-#: the Hub is the target here; the copies that made decay 0 slow were removed instead
-#: (`sorted_stream.gather_runs`).
-ARROW_DECAY_MS = 0
-
-
 def use_returning_memory_pool() -> str:
-    """Make Arrow allocate from jemalloc set to hand freed pages back to the OS at once.
+    """Make Arrow allocate from jemalloc, which hands freed pages back to the OS ~100 ms later.
 
     Why: Arrow's default pool (mimalloc) keeps freed pages in per-thread heaps, and Arrow's
     reader and writer threads each grow their own; `release_unused` only trims the calling
     thread's. Measured on a 100k-dataset day, publishing the Croissant records peaked ~120 MB
-    higher with mimalloc than with jemalloc at decay 0, for the same live Arrow data. The step
+    higher with mimalloc than with jemalloc, for the same live Arrow data. The step
     reads and writes the day in bounded batches, so what the process keeps is what decides its
     peak. Arrow's C++ code (parquet reading and writing) uses the pool named by
-    `ARROW_DEFAULT_MEMORY_POOL` when pyarrow was imported, which the package sets to jemalloc
-    (`hf_croissant_assets/__init__.py`): with only the Python-side pool switched, parquet reads
+    `ARROW_DEFAULT_MEMORY_POOL` when pyarrow was imported, which the package sets to jemalloc,
+    with jemalloc's settings (`hf_croissant_assets/__init__.py`): with only the Python-side pool switched, parquet reads
     still went to mimalloc, which kept ~55 MB after `curate_datasets` (peak 305 vs 244 MB).
     Left alone when that variable names another pool (an explicit choice) or when this pyarrow
     has no jemalloc. Returns the pool's backend name.
@@ -494,7 +481,6 @@ def use_returning_memory_pool() -> str:
         return pa.default_memory_pool().backend_name
     try:
         pool = pa.jemalloc_memory_pool()
-        pa.jemalloc_set_decay_ms(ARROW_DECAY_MS)
     except NotImplementedError:  # (pa.ArrowNotImplementedError is one)
         return pa.default_memory_pool().backend_name
     pa.set_memory_pool(pool)

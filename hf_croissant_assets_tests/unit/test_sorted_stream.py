@@ -135,8 +135,8 @@ def test_iter_batches_reads_what_read_table_reads(tmp_path):
 
 
 def test_arrow_pool_returns_memory(monkeypatch):
-    """The lake makes Arrow allocate from jemalloc with immediate decay where this pyarrow has
-    it, unless ARROW_DEFAULT_MEMORY_POOL chose a pool explicitly."""
+    """The lake makes Arrow allocate from jemalloc where this pyarrow has it, unless
+    ARROW_DEFAULT_MEMORY_POOL chose a pool explicitly."""
     from hf_croissant_assets.lake import store as store_module
 
     before = pa.default_memory_pool()
@@ -252,3 +252,42 @@ def test_gather_runs_equals_take_and_shares_the_buffers():
         got.column("doc").chunk(0).buffers()[2].address
         == sources[1].column("doc").chunk(0).buffers()[2].address
     )
+
+
+def _fresh_interpreter(code: str, environ: dict[str, str]) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
+    )
+    return out.stdout + out.stderr
+
+
+def test_jemalloc_takes_the_packages_decay_settings():
+    """On Linux the package's jemalloc settings are valid for this pyarrow's jemalloc and reach
+    it (jemalloc reports them with `stats_print`; a misspelt option is reported as invalid); a
+    value the user set is kept. Elsewhere the package sets nothing."""
+    import os
+    import sys
+
+    import hf_croissant_assets as package
+
+    env_name = package.ARROW_JEMALLOC_CONF_ENV
+    environ = {k: v for k, v in os.environ.items() if k not in (package.ARROW_POOL_ENV, env_name)}
+    show = f"import hf_croissant_assets, os\nprint(os.environ.get({env_name!r}))"
+    if not sys.platform.startswith("linux"):
+        assert _fresh_interpreter(show, environ).strip() == "None"
+        return
+    assert _fresh_interpreter(show, environ).strip() == package.ARROW_JEMALLOC_CONF
+    user = dict(environ, **{env_name: "dirty_decay_ms:5000"})
+    assert _fresh_interpreter(show, user).strip() == "dirty_decay_ms:5000"
+    # the package's settings with jemalloc's report switched on (stats_print only prints)
+    reported = dict(environ, **{env_name: package.ARROW_JEMALLOC_CONF + ",stats_print:true"})
+    report = _fresh_interpreter(
+        "import hf_croissant_assets, pyarrow as pa\npa.allocate_buffer(1 << 20)", reported
+    )
+    assert "Invalid conf" not in report
+    for pair in package.ARROW_JEMALLOC_CONF.split(","):
+        name, value = pair.split(":")
+        assert f"opt.{name}: {value} " in report, (pair, report[:2000])
