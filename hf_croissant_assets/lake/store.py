@@ -467,12 +467,13 @@ def use_returning_memory_pool() -> str:
     Why: Arrow's default pool (mimalloc) keeps freed pages in per-thread heaps, and Arrow's
     reader and writer threads each grow their own; `release_unused` only trims the calling
     thread's. Measured on a 100k-dataset day, publishing the Croissant records peaked ~120 MB
-    higher with mimalloc than with jemalloc, for the same live Arrow data. The step
-    reads and writes the day in bounded batches, so what the process keeps is what decides its
-    peak. Arrow's C++ code (parquet reading and writing) uses the pool named by
+    higher with mimalloc than with jemalloc, for the same live Arrow data. The step reads and
+    writes the day in bounded batches, so what the process keeps is what decides its peak.
+    Arrow's C++ code (parquet reading and writing) uses the pool named by
     `ARROW_DEFAULT_MEMORY_POOL` when pyarrow was imported, which the package sets to jemalloc,
-    with jemalloc's settings (`hf_croissant_assets/__init__.py`): with only the Python-side pool switched, parquet reads
-    still went to mimalloc, which kept ~55 MB after `curate_datasets` (peak 305 vs 244 MB).
+    with jemalloc's settings (`hf_croissant_assets/__init__.py`): with only the Python-side pool
+    switched, parquet reads still went to mimalloc, which kept ~55 MB after `curate_datasets`
+    (peak 305 vs 244 MB).
     Left alone when that variable names another pool (an explicit choice) or when this pyarrow
     has no jemalloc. Returns the pool's backend name.
     """

@@ -150,11 +150,20 @@ def test_arrow_pool_returns_memory(monkeypatch):
         pa.set_memory_pool(before)
 
 
+def _fresh_interpreter(code: str, environ: dict[str, str], stderr: bool = False) -> str:
+    """What `code` prints (and, with `stderr`, what it reports there) in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
+    )
+    return out.stdout + (out.stderr if stderr else "")
+
+
 def _process_pool(env: str | None, import_package: bool) -> str:
     """Arrow's process-wide pool in a fresh interpreter (it is chosen once per process)."""
     import os
-    import subprocess
-    import sys
 
     environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
     if env is not None:
@@ -168,10 +177,7 @@ def _process_pool(env: str | None, import_package: bool) -> str:
         + "import pyarrow as pa\n"
         + "print(pa.default_memory_pool().backend_name)"  # nothing switched it yet
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
+    return _fresh_interpreter(code, environ).strip()
 
 
 def test_the_package_picks_arrows_process_pool_before_pyarrow_loads():
@@ -254,16 +260,6 @@ def test_gather_runs_equals_take_and_shares_the_buffers():
     )
 
 
-def _fresh_interpreter(code: str, environ: dict[str, str]) -> str:
-    import subprocess
-    import sys
-
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
-    )
-    return out.stdout + out.stderr
-
-
 def test_jemalloc_takes_the_packages_decay_settings():
     """On Linux the package's jemalloc settings are valid for this pyarrow's jemalloc and reach
     it (jemalloc reports them with `stats_print`; a misspelt option is reported as invalid); a
@@ -285,7 +281,9 @@ def test_jemalloc_takes_the_packages_decay_settings():
     # the package's settings with jemalloc's report switched on (stats_print only prints)
     reported = dict(environ, **{env_name: package.ARROW_JEMALLOC_CONF + ",stats_print:true"})
     report = _fresh_interpreter(
-        "import hf_croissant_assets, pyarrow as pa\npa.allocate_buffer(1 << 20)", reported
+        "import hf_croissant_assets, pyarrow as pa\npa.allocate_buffer(1 << 20)",
+        reported,
+        stderr=True,
     )
     assert "Invalid conf" not in report
     for pair in package.ARROW_JEMALLOC_CONF.split(","):
