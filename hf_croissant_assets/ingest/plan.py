@@ -144,8 +144,12 @@ def bookkeeping_table(raw: pa.Table) -> pl.DataFrame:
         # each stored item is one complete JSON value (the bytes the Hub sent for one array
         # element), so joined with commas they decode as an array of exactly n values
         joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), items), ",")
+        body = joined[0].as_buffer()
+        array = bytearray(body.size + 2)  # "[" + the items + "]", copied once
+        array[0], array[-1] = 0x5B, 0x5D
+        array[1:-1] = memoryview(body)
         try:
-            books = list(_BOOKS.decode(b"[" + joined[0].as_buffer().to_pybytes() + b"]"))
+            books = list(_BOOKS.decode(array))
             decoded = len(books) == n
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             decoded = False
@@ -169,16 +173,14 @@ def bookkeeping_table(raw: pa.Table) -> pl.DataFrame:
             column = values[f]
             for i, value in zip(others, slow.get_column(f).to_list(), strict=True):
                 column[i] = value
-    ids = raw.column("id")
-    dataset = pl.from_arrow(ids.cast(pa.string()))
-    assert isinstance(dataset, pl.Series)  # an array always converts to a Series
-    return _with_timestamps(
-        pl.DataFrame(
+    # the timestamps parsed straight from these lists, as `_with_timestamps` parses them
+    return _frame(
+        pa.table(
             {
-                "dataset": dataset.alias("dataset"),
-                "sha": pl.Series("sha", values["sha"], pl.String),
-                "last_modified": pl.Series("last_modified", values["lastModified"], pl.String),
-                "created_at": pl.Series("created_at", values["createdAt"], pl.String),
+                "dataset": raw.column("id").cast(pa.string()),
+                "sha": pa.array(values["sha"], pa.string()),
+                "last_modified": hub_timestamps(values["lastModified"]),
+                "created_at": hub_timestamps(values["createdAt"]),
             }
         )
     )
