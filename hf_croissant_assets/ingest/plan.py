@@ -129,6 +129,27 @@ _BOOK = msgspec.json.Decoder(_Bookkeeping)
 _BOOK_FIELDS = ("sha", "lastModified", "createdAt")
 
 
+def _json_array(items: pa.Array) -> bytearray:
+    """`[item,item,...]` for non-null JSON texts: each item with a comma appended in one Arrow
+    kernel (its values buffer is then the items and their separators back to back), copied
+    once behind a `[`, the last comma turned into `]`. A list join (`binary_join`) gave the same
+    bytes at more than twice the cost."""
+    n = len(items)
+    with_commas = pc.binary_join_element_wise(items, pa.scalar("", items.type), ",")
+    offsets = pa.Array.from_buffers(
+        pa.int64() if pa.types.is_large_string(with_commas.type) else pa.int32(),
+        n + 1,
+        [None, with_commas.buffers()[1]],
+        offset=with_commas.offset,
+    )
+    start, end = offsets[0].as_py(), offsets[n].as_py()
+    array = bytearray(end - start + 1)
+    array[0] = 0x5B  # [
+    array[1:] = memoryview(with_commas.buffers()[2])[start:end]
+    array[-1] = 0x5D  # ] in place of the last comma
+    return array
+
+
 def bookkeeping_table(raw: pa.Table) -> pl.DataFrame:
     """`_bookkeeping()` of raw listing rows (`id`, `item`), row for row, with one msgspec pass
     over the items instead of three JSON parses of every item by polars (most of the plan's
@@ -143,11 +164,7 @@ def bookkeeping_table(raw: pa.Table) -> pl.DataFrame:
     if n and items.null_count == 0:
         # each stored item is one complete JSON value (the bytes the Hub sent for one array
         # element), so joined with commas they decode as an array of exactly n values
-        joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), items), ",")
-        body = joined[0].as_buffer()
-        array = bytearray(body.size + 2)  # "[" + the items + "]", copied once
-        array[0], array[-1] = 0x5B, 0x5D
-        array[1:-1] = memoryview(body)
+        array = _json_array(items)
         try:
             books = list(_BOOKS.decode(array))
             decoded = len(books) == n

@@ -9,7 +9,12 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from hf_croissant_assets.ingest.plan import _bookkeeping, _with_timestamps, bookkeeping_table
+from hf_croissant_assets.ingest.plan import (
+    _bookkeeping,
+    _json_array,
+    _with_timestamps,
+    bookkeeping_table,
+)
 
 GOOD = [
     {"id": "a/b", "sha": "0" * 40, "lastModified": "2024-01-02T03:04:05.000Z", "createdAt": None},
@@ -82,3 +87,16 @@ def test_one_odd_timestamp_does_not_decide_how_the_others_are_read():
     # only the odd values: no error, nulls (or the ISO date's midnight)
     got = bookkeeping_table(_raw([json.dumps({"lastModified": v}) for v in odd_first]))
     assert got.get_column("last_modified").to_list()[1:] == [None, None, None]
+
+
+@pytest.mark.parametrize("start", [0, 1, 2])
+def test_items_join_into_one_json_array_even_from_a_slice(start):
+    """The one-decode path reads the items as one array; a slice of a column (a batch of a larger
+    table) starts part-way into the values buffer and must not bring its neighbours along."""
+    texts = [json.dumps(o, ensure_ascii=False) for o in GOOD] + ['{"id":"last"}']  # 5 texts
+    items = pa.array(texts, pa.string()).slice(start, 3)
+    joined = _json_array(items)
+    assert json.loads(joined) == [json.loads(t) for t in texts[start : start + 3]]
+    assert bytes(joined) == ("[" + ",".join(texts[start : start + 3]) + "]").encode()
+    raw = pa.table({"id": pa.array(["x", "y", "z"]), "item": items})
+    assert bookkeeping_table(raw).equals(_reference(raw), null_equal=True)
