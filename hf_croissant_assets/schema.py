@@ -278,7 +278,19 @@ class LakeDataset:
     #: True for tables whose rows are derived from the Croissant documents (publishing withholds
     #: the rows of gated datasets, as it withholds their documents).
     from_document: bool = False
+    #: Tables without a `sort_key` only: rows per row group, gathered across writes (None: one
+    #: row group per write). For narrow tables written in small pieces, whose footers would
+    #: otherwise grow with the number of writes (each row group's metadata is kept in memory by
+    #: every reader and by the writer until it closes).
+    row_group_rows: int | None = None
 
+
+#: Row-group size of the per-document tables (`hf_croissant_fields`, `hf_croissant_files`;
+#: 3-4 MB in memory per group). Written one row group per curated chunk of 2,048 documents,
+#: they had ~3.5k-row (files) and ~13k-row (fields) row groups, ~490 per file at 1M datasets,
+#: and reading the two footers alone took ~12 MB (6 MB at 500k) while a day was derived from
+#: the day before, the writers as much again: memory that grew with the Hub.
+DOCUMENT_ROWS_ROW_GROUP = 32_768
 
 #: Every partitioned dataset in the lake: the one registry (the store, the SQL engines, the
 #: checks, publishing and bootstrap derive from it).
@@ -326,6 +338,7 @@ LAKE_DATASETS: dict[str, LakeDataset] = {
             HF_CROISSANT_FIELDS,
             is_table=True,
             from_document=True,
+            row_group_rows=DOCUMENT_ROWS_ROW_GROUP,
             key=("dataset", "record_set", "field_path"),
             description="One row per field of every record set of the day's Croissant "
             "documents, nested subFields flattened with a `/` path: data types, source file and "
@@ -337,6 +350,7 @@ LAKE_DATASETS: dict[str, LakeDataset] = {
             HF_CROISSANT_FILES,
             is_table=True,
             from_document=True,
+            row_group_rows=DOCUMENT_ROWS_ROW_GROUP,
             key=("dataset", "file_id"),
             description="One row per `distribution` entry (FileObject / FileSet) of the day's "
             "Croissant documents: format, URL, globs, checksums, declared size parsed to bytes.",

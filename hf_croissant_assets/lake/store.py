@@ -284,7 +284,13 @@ class LakeStore:
         writer = (
             PresortedPartitionWriter(self.fs, tmp, schema, sort_key=sort_key)
             if presorted and sort_key is not None
-            else PartitionWriter(self.fs, tmp, schema, sort_key=sort_key)
+            else PartitionWriter(
+                self.fs,
+                tmp,
+                schema,
+                sort_key=sort_key,
+                row_group_rows=LAKE_DATASETS[dataset].row_group_rows,
+            )
         )
         try:
             yield writer
@@ -587,11 +593,22 @@ class PartitionWriter:
     """
 
     def __init__(
-        self, fs: pafs.FileSystem, path: str, schema: pa.Schema, sort_key: str | None = None
+        self,
+        fs: pafs.FileSystem,
+        path: str,
+        schema: pa.Schema,
+        sort_key: str | None = None,
+        row_group_rows: int | None = None,
     ) -> None:
         self.path = path
         self.schema = with_version(schema)
         self.sort_key = sort_key
+        #: unsorted writers only: writes are gathered into row groups of this many rows (else
+        #: each write is a row group of its own)
+        self._group_rows = row_group_rows if sort_key is None else None
+        self._group: list[pa.Table] = []
+        self._group_buffered = 0
+        self._group_bytes = 0
         self.rows = 0
         self.bytes = 0
         self._result: WriteResult | None = None
@@ -621,12 +638,31 @@ class PartitionWriter:
     def _write_table(self, table: pa.Table) -> None:
         self.rows += table.num_rows
         if self.sort_key is None:
-            self._writer.write_table(table)
+            if not self._group_rows:
+                self._writer.write_table(table)
+                return
+            self._group.append(table)
+            self._group_buffered += table.num_rows
+            self._group_bytes += table.nbytes
+            while self._group_buffered >= self._group_rows:
+                whole = pa.concat_tables(self._group)
+                self._writer.write_table(whole.slice(0, self._group_rows), self._group_rows)
+                rest = whole.slice(self._group_rows)
+                self._group, self._group_buffered = [rest], rest.num_rows
+                self._group_bytes = rest.nbytes
+            if self._group_bytes >= SORT_RUN_BYTES:  # wide rows: a smaller group, bounded memory
+                self._flush_group()
             return
         self._pending.append(table)
         self._pending_bytes += table.nbytes
         if self._pending_bytes >= SORT_RUN_BYTES:
             self._spill(self._sorted_pending())
+
+    def _flush_group(self) -> None:
+        if self._group_buffered:
+            whole = pa.concat_tables(self._group)
+            self._writer.write_table(whole, max(1, whole.num_rows))
+        self._group, self._group_buffered, self._group_bytes = [], 0, 0
 
     def _sorted_pending(self) -> pa.Table:
         assert self.sort_key is not None
@@ -694,6 +730,7 @@ class PartitionWriter:
         try:
             if self.sort_key is not None:
                 self._write_sorted()
+            self._flush_group()
             self._writer.close()
             self.bytes = self._stream.tell()
             self._stream.close()
@@ -718,6 +755,7 @@ class PartitionWriter:
 
     def _remove_spool(self) -> None:
         self._pending = []
+        self._group, self._group_buffered, self._group_bytes = [], 0, 0
         if self._spool_dir is not None:
             shutil.rmtree(self._spool_dir, ignore_errors=True)
             self._spool_dir = None

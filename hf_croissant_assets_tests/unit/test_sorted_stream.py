@@ -109,6 +109,43 @@ def test_presorted_writer_keeps_the_sorted_layout_and_refuses_disorder(tmp_path)
     assert not store.exists("hf_croissant", "2026-11-21")
 
 
+def test_document_tables_gather_small_writes_into_row_groups(tmp_path, monkeypatch):
+    """`hf_croissant_fields` / `hf_croissant_files` arrive in small pieces (one per chunk of
+    documents): they are written in row groups of the registry's `row_group_rows`, not one row
+    group per write (the footer would grow with the day), and a wide piece is cut by bytes."""
+    import hf_croissant_assets.lake.store as store_module
+    from hf_croissant_assets.schema import HF_CROISSANT_FILES, LAKE_DATASETS
+
+    store = LakeStore(str(tmp_path))
+    rows = LAKE_DATASETS["hf_croissant_files"].row_group_rows
+    assert rows and LAKE_DATASETS["hf_croissant_fields"].row_group_rows == rows
+    n = rows * 2 + 777
+    table = pa.Table.from_pydict(
+        {name: [None] * n for name in HF_CROISSANT_FILES.names}
+        | {"dataset": [f"org/{i:07d}" for i in range(n)], "file_id": ["f"] * n},
+        schema=HF_CROISSANT_FILES,
+    )
+    with store.writer("hf_croissant_files", DAY, presorted=True) as writer:
+        for start in range(0, n, 3000):
+            writer.write(table.slice(start, 3000))
+    path = store.part_path("hf_croissant_files", DAY)
+    meta = pq.ParquetFile(path).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [rows, rows, 777]
+    assert pq.read_table(path).column("dataset").to_pylist() == table.column("dataset").to_pylist()
+    # a group is also cut when its rows hold more than the writer's byte bound
+    monkeypatch.setattr(store_module, "SORT_RUN_BYTES", 1)
+    with store.writer("hf_croissant_files", "2026-11-21") as writer:
+        writer.write(table.slice(0, 10))
+        writer.write(table.slice(10, 5))
+    meta = store.parquet_file("hf_croissant_files", "2026-11-21").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [10, 5]
+    # a failed write publishes nothing and keeps nothing buffered
+    with pytest.raises(RuntimeError), store.writer("hf_croissant_files", "2026-11-22") as w:
+        w.write(table.slice(0, 10))
+        raise RuntimeError("boom")
+    assert not store.exists("hf_croissant_files", "2026-11-22") and w._group == []
+
+
 def test_iter_batches_reads_what_read_table_reads(tmp_path):
     """`iter_batches` reads without Arrow's pre-buffer cache (memory flat in the file's size):
     same rows, any column subset, across row groups."""
