@@ -19,6 +19,13 @@ SCHEMA_VERSION = "1"
 #: The parquet key-value metadata key holding `SCHEMA_VERSION` (writers, Athena, bootstrap).
 SCHEMA_VERSION_KEY = "hf_croissant_assets.schema_version"
 
+#: Parquet key-value metadata of a `croissant_records` partition written by the crawl: a unique id
+#: of that file, and the id of the snapshot file its carried-forward rows were copied from.
+RECORDS_WRITE_KEY = "hf_croissant_assets.records_write"
+CARRIED_FROM_KEY = "hf_croissant_assets.carried_from"
+#: ... and of an `hf_croissant` partition: the id of the `croissant_records` file it was derived from.
+DERIVED_FROM_RECORDS_KEY = "hf_croissant_assets.derived_from_records"
+
 #: Fields requested from `GET /api/datasets` with `expand=`. With `expand`, the Hub returns only
 #: those fields plus `_id`/`id`, so an explicit list keeps the response shape fixed. `cardData` and `siblings` are left out on purpose:
 #: they are large and not needed by any table, and the listing must stay cheap.

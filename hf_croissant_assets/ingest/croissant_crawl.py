@@ -19,6 +19,7 @@ import logging
 import os
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +32,11 @@ from hf_croissant_assets.curate.listing_rows import parse_timestamp
 from hf_croissant_assets.hub.client import CroissantResponse, HubClient
 from hf_croissant_assets.ingest.plan import AssembleCounts, Plan, assemble_day, plan_day
 from hf_croissant_assets.lake.store import LakeStore, WriteResult, background_writes, validate_date
-from hf_croissant_assets.schema import CROISSANT_RECORDS
+from hf_croissant_assets.schema import (
+    CARRIED_FROM_KEY,
+    CROISSANT_RECORDS,
+    RECORDS_WRITE_KEY,
+)
 from hf_croissant_assets.settings import (
     DEFAULT_RECHECK_UNAVAILABLE_DAYS,
     DEFAULT_REFRESH_DAYS,
@@ -364,6 +369,31 @@ def _staged_tables(store: LakeStore, date: str) -> Iterator[pa.Table]:
         yield store.read_staging_file(path)
 
 
+def records_write_id(store: LakeStore, date: str) -> str | None:
+    """The unique id a crawl gave day `date`'s `croissant_records` file (None: not written by
+    a crawl, e.g. imported, or written before the ids existed)."""
+    try:
+        meta = store.parquet_file("croissant_records", date).schema_arrow.metadata or {}
+    except (OSError, ValueError):
+        return None
+    value = meta.get(RECORDS_WRITE_KEY.encode())
+    return value.decode() if value else None
+
+
+def records_schema(store: LakeStore, plan: Plan) -> pa.Schema:
+    """`croissant_records` with a fresh id for the file about to be written and the id of the
+    snapshot its carried-forward rows are copied from (`plan.previous_date`'s file). A row copied
+    from that file is that file's row byte for byte, so a table derived from the same file may
+    copy its derived values for such a row without comparing the documents
+    (`curate.tables.curate_croissant_day`)."""
+    meta = dict(CROISSANT_RECORDS.metadata or {})
+    meta[RECORDS_WRITE_KEY.encode()] = uuid.uuid4().hex.encode()
+    previous = records_write_id(store, plan.previous_date) if plan.previous_date else None
+    if previous is not None:
+        meta[CARRIED_FROM_KEY.encode()] = previous.encode()
+    return CROISSANT_RECORDS.with_metadata(meta)
+
+
 async def crawl_croissant(
     client: HubClient,
     store: LakeStore,
@@ -420,7 +450,7 @@ async def crawl_croissant(
     origins = AssembleCounts()
     try:
         with (
-            store.writer("croissant_records", date) as writer,
+            store.writer("croissant_records", date, schema=records_schema(store, plan)) as writer,
             background_writes(writer) as queued,  # encoded while the next range is merged
         ):
             for table in assemble_day(

@@ -40,7 +40,7 @@ from hf_croissant_assets.ingest.plan import (
 )
 from hf_croissant_assets.lake.sorted_stream import partition_is_sorted
 from hf_croissant_assets.lake.store import LakeStore
-from hf_croissant_assets.schema import SCHEMA_VERSION_KEY
+from hf_croissant_assets.schema import CARRIED_FROM_KEY, RECORDS_WRITE_KEY, SCHEMA_VERSION_KEY
 from hf_croissant_assets_tests.hub_emulator import running_emulator
 from hf_croissant_assets_tests.support import FAST_RETRY
 
@@ -163,6 +163,9 @@ def test_later_days_parse_only_what_changed(days):
     assert first.carried == 0  # no earlier day
     for date, result, _, derived in results[1:]:
         assert result.base_date is not None and set(result.reused) == set(CROISSANT_TABLES)
+        # the day's carried rows come from the very records file the base day was derived
+        # from: recognised by their fetch, the documents are not read back
+        assert result.compared_by == "fetch", date
         assert result.carried > 0 and result.parsed < result.rows / 2, date
         assert result.carried + result.parsed == derived["hf_croissant"].num_rows
 
@@ -206,6 +209,38 @@ def test_rows_are_copied_when_the_versions_match(days):
     derived = {t: _read(store, t, date) for t in CROISSANT_TABLES}
     assert result.carried > 0
     assert _poisoned(derived) > 0
+
+
+def test_records_without_the_crawls_ids_are_compared_by_their_text(days):
+    """Records written by anything but the crawl (imported, older, edited by hand: here a
+    carried document changed behind the crawl's back) carry no record of where their rows came
+    from: the documents are compared, and the changed one is parsed again."""
+    store, _results = days
+    base, date = DAYS[1], DAYS[2]
+    _reference(store, base)  # an honest base day
+    original = _read(store, "croissant_records", date)
+    docs = original.column("croissant").to_pylist()
+    changed = next(i for i, d in enumerate(docs) if d and d.startswith("{") and len(d) > 50)
+    docs[changed] = json.dumps({"name": "changed behind the crawl's back"})
+    index = original.schema.get_field_index("croissant")
+    edited = original.set_column(index, original.schema.field(index), pa.array(docs, pa.string()))
+    ids = (RECORDS_WRITE_KEY.encode(), CARRIED_FROM_KEY.encode())
+    meta = {k: v for k, v in (original.schema.metadata or {}).items() if k not in ids}
+    try:
+        with store.fs.open_output_stream(store.part_path("croissant_records", date)) as out:
+            pq.write_table(edited.replace_schema_metadata(meta), out)
+        result = curate_croissant_day(store, date)
+        assert result.compared_by == "document" and result.carried > 0
+        derived = {t: _read(store, t, date) for t in CROISSANT_TABLES}
+        name = derived["hf_croissant"].column("name")[changed].as_py()
+        assert name == "changed behind the crawl's back"
+        _assert_same(derived, _reference(store, date))
+        # the crawl's own file had both ids: they alone decide which comparison is made
+        assert dict(original.schema.metadata or {}).keys() >= set(ids)
+    finally:
+        with store.fs.open_output_stream(store.part_path("croissant_records", date)) as out:
+            pq.write_table(original, out)
+        curate_croissant_day(store, date)
 
 
 def test_an_older_schema_version_or_a_new_parser_forces_a_reparse(days, monkeypatch):
