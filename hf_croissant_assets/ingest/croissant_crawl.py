@@ -450,7 +450,11 @@ async def crawl_croissant(
     origins = AssembleCounts()
     try:
         with (
-            store.writer("croissant_records", date, schema=records_schema(store, plan)) as writer,
+            # the assembly yields the rows in `dataset` order: written straight into the sorted
+            # layout (no spool, no merge; a row out of order fails the day instead)
+            store.writer(
+                "croissant_records", date, schema=records_schema(store, plan), presorted=True
+            ) as writer,
             background_writes(writer) as queued,  # encoded while the next range is merged
         ):
             for table in assemble_day(
