@@ -27,7 +27,8 @@ import sys as _sys
 # writer and Arrow's decoding threads. With 8 arenas the publish step's peak RSS varied from 493
 # to 603 MB between identical runs on a kept 1M-dataset lake (Arrow's live data ~70 MB, jemalloc's
 # resident pages ~230 MB); with one arena it stayed at 417-456 MB, and 417-444 MB at 500k, for
-# ~0.5 s more CPU (threads now share one arena's lock). A value you set yourself is kept.
+# more CPU (threads now share one arena's lock: ~0.5 s in that publish, ~1 s in the 500k
+# listing). A value you set yourself is kept.
 ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
 ARROW_JEMALLOC_CONF_ENV = "JE_ARROW_MALLOC_CONF"
 ARROW_JEMALLOC_CONF = "dirty_decay_ms:100,muzzy_decay_ms:0,narenas:1"
