@@ -122,15 +122,6 @@ def derived_schema(table: str, extra: Mapping[str, str] | None = None) -> pa.Sch
     return schema.with_metadata(meta)
 
 
-def _metadata(store: LakeStore, table: str, date: str, key: str) -> str | None:
-    try:
-        meta = store.parquet_file(table, date).schema_arrow.metadata or {}
-    except (OSError, ValueError):
-        return None
-    value = meta.get(key.encode())
-    return value.decode() if value else None
-
-
 def reusable(store: LakeStore, table: str, date: str) -> bool:
     """Whether day `date` of `table` may be copied from: it exists, its columns are the declared
     ones, and it was written with today's schema version and derivation (parser) version."""
@@ -347,7 +338,7 @@ def curate_croissant_day(
     # back and compared (~1.6 GB of text at 500k datasets). Files without these ids (imported,
     # older, hand-made) are compared by their text.
     records_id = (
-        _metadata(store, "croissant_records", date, RECORDS_WRITE_KEY)
+        store.metadata_value("croissant_records", date, RECORDS_WRITE_KEY)
         if source == "croissant_records"
         else None
     )
@@ -355,9 +346,10 @@ def curate_croissant_day(
         docs_base is not None
         and "hf_croissant" in reused
         and source == "croissant_records"
-        and (carried_from := _metadata(store, "croissant_records", date, CARRIED_FROM_KEY))
+        and (carried_from := store.metadata_value("croissant_records", date, CARRIED_FROM_KEY))
         is not None
-        and carried_from == _metadata(store, "hf_croissant", docs_base, DERIVED_FROM_RECORDS_KEY)
+        and carried_from
+        == store.metadata_value("hf_croissant", docs_base, DERIVED_FROM_RECORDS_KEY)
     )
     result = DeriveResult(
         date, docs_base, reused, ("fetch" if by_fetch else "document") if reused else None
@@ -630,7 +622,7 @@ def croissant_table(records: pa.Table | pa.RecordBatch) -> pa.Table:
 
 def reference_curate_croissant(store: LakeStore, date: str, batch_size: int = 2_000) -> WriteResult:
     """`hf_croissant` with every document parsed: what the derived path must equal."""
-    records_id = _metadata(store, "croissant_records", date, RECORDS_WRITE_KEY)
+    records_id = store.metadata_value("croissant_records", date, RECORDS_WRITE_KEY)
     extra = {DERIVED_FROM_RECORDS_KEY: records_id} if records_id else None
     with store.writer("hf_croissant", date, schema=derived_schema("hf_croissant", extra)) as writer:
         for batch in store.iter_batches("croissant_records", date, batch_size=batch_size):

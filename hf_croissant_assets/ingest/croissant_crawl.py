@@ -369,17 +369,6 @@ def _staged_tables(store: LakeStore, date: str) -> Iterator[pa.Table]:
         yield store.read_staging_file(path)
 
 
-def records_write_id(store: LakeStore, date: str) -> str | None:
-    """The unique id a crawl gave day `date`'s `croissant_records` file (None: not written by
-    a crawl, e.g. imported, or written before the ids existed)."""
-    try:
-        meta = store.parquet_file("croissant_records", date).schema_arrow.metadata or {}
-    except (OSError, ValueError):
-        return None
-    value = meta.get(RECORDS_WRITE_KEY.encode())
-    return value.decode() if value else None
-
-
 def records_schema(store: LakeStore, plan: Plan) -> pa.Schema:
     """`croissant_records` with a fresh id for the file about to be written and the id of the
     snapshot its carried-forward rows are copied from (`plan.previous_date`'s file). A row copied
@@ -388,7 +377,11 @@ def records_schema(store: LakeStore, plan: Plan) -> pa.Schema:
     (`curate.tables.curate_croissant_day`)."""
     meta = dict(CROISSANT_RECORDS.metadata or {})
     meta[RECORDS_WRITE_KEY.encode()] = uuid.uuid4().hex.encode()
-    previous = records_write_id(store, plan.previous_date) if plan.previous_date else None
+    previous = (
+        store.metadata_value("croissant_records", plan.previous_date, RECORDS_WRITE_KEY)
+        if plan.previous_date
+        else None
+    )
     if previous is not None:
         meta[CARRIED_FROM_KEY.encode()] = previous.encode()
     return CROISSANT_RECORDS.with_metadata(meta)

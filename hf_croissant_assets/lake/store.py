@@ -371,6 +371,16 @@ class LakeStore:
     def read_table(self, dataset: str, date: str, columns: list[str] | None = None) -> pa.Table:
         return self.parquet_file(dataset, date).read(columns=columns)
 
+    def metadata_value(self, dataset: str, date: str, key: str) -> str | None:
+        """One key of the partition's parquet key-value metadata (None: no such key, or no
+        readable partition)."""
+        try:
+            meta = self.parquet_file(dataset, date).schema_arrow.metadata or {}
+        except (OSError, ValueError):
+            return None
+        value = meta.get(key.encode())
+        return value.decode() if value else None
+
     def num_rows(self, dataset: str, date: str) -> int:
         return self.parquet_file(dataset, date).metadata.num_rows
 
