@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from hf_croissant_assets.hub.client import MAX_REASON_CHARS
+from hf_croissant_assets.ingest.croissant_crawl import stamped_records_schema
 from hf_croissant_assets.ingest.plan import read_listing
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets.schema import CROISSANT_RECORDS, TIMESTAMP
@@ -101,7 +102,9 @@ def write_records_from_ground_truth(
     # in `dataset` order, as `crawl_croissant` writes the records (the next day merges with it)
     listing = read_listing(store, date).sort("dataset")
     statuses: dict[int, int] = {}
-    with store.writer("croissant_records", date) as writer:
+    # stamped with a write id as the crawl stamps its files: the next day's tables then recognise
+    # the rows carried from this file by their fetch, as they would after a real crawl
+    with store.writer("croissant_records", date, stamped_records_schema()) as writer:
         for offset in range(0, listing.height, batch_size):
             chunk = listing.slice(offset, batch_size)
             ids = chunk["dataset"].to_list()

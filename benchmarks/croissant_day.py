@@ -647,6 +647,8 @@ def scenario_day(args: argparse.Namespace, root, concurrency: int) -> dict[str, 
         "hf_croissant_rows": curated.rows,
         "hf_croissant_copied": derived.carried,
         "hf_croissant_parsed": derived.parsed,
+        # "fetch": unchanged documents recognised by their fetch (the crawl's file ids)
+        "hf_croissant_compared_by": derived.compared_by,
         "hf_croissant_fields_rows": fields.rows,
         "hf_croissant_files_rows": files.rows,
         "validation": {

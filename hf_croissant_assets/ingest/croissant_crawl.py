@@ -369,22 +369,27 @@ def _staged_tables(store: LakeStore, date: str) -> Iterator[pa.Table]:
         yield store.read_staging_file(path)
 
 
-def records_schema(store: LakeStore, plan: Plan) -> pa.Schema:
-    """`croissant_records` with a fresh id for the file about to be written and the id of the
-    snapshot its carried-forward rows are copied from (`plan.previous_date`'s file). A row copied
-    from that file is that file's row byte for byte, so a table derived from the same file may
-    copy its derived values for such a row without comparing the documents
-    (`curate.tables.curate_croissant_day`)."""
+def stamped_records_schema(carried_from: str | None = None) -> pa.Schema:
+    """`croissant_records` with a fresh id for the file about to be written and, if given, the
+    id of the snapshot file its carried-forward rows are copied from."""
     meta = dict(CROISSANT_RECORDS.metadata or {})
     meta[RECORDS_WRITE_KEY.encode()] = uuid.uuid4().hex.encode()
+    if carried_from is not None:
+        meta[CARRIED_FROM_KEY.encode()] = carried_from.encode()
+    return CROISSANT_RECORDS.with_metadata(meta)
+
+
+def records_schema(store: LakeStore, plan: Plan) -> pa.Schema:
+    """`stamped_records_schema` for the day `plan` assembles: carried rows come from
+    `plan.previous_date`'s file. A row copied from that file is that file's row byte for byte,
+    so a table derived from the same file may copy its derived values for such a row without
+    comparing the documents (`curate.tables.curate_croissant_day`)."""
     previous = (
         store.metadata_value("croissant_records", plan.previous_date, RECORDS_WRITE_KEY)
         if plan.previous_date
         else None
     )
-    if previous is not None:
-        meta[CARRIED_FROM_KEY.encode()] = previous.encode()
-    return CROISSANT_RECORDS.with_metadata(meta)
+    return stamped_records_schema(previous)
 
 
 async def crawl_croissant(
