@@ -32,6 +32,7 @@ import hf_croissant_assets.hub.client as client_module
 from hf_croissant_assets.curate.tables import curate_datasets
 from hf_croissant_assets.hub.client import HubClient, RetryPolicy
 from hf_croissant_assets.ingest.listing_crawl import snapshot_listing
+from hf_croissant_assets.lake.listing_products import HF_DATASETS_PRODUCT, listing_product
 from hf_croissant_assets.lake.store import LakeStore
 from hf_croissant_assets_tests.hub_emulator import running_emulator
 
@@ -99,6 +100,9 @@ def run_scenario(lake: str) -> LakeStore:
                 emu.set_day(day)
                 client_module.utc_now_iso = lambda date=date: request_time(date)  # type: ignore[misc]
                 asyncio.run(_list(emu.base_url, store, date))
+                # a fresh listing curates hf_datasets as it goes: that file is what is compared
+                if listing_product(store, date, HF_DATASETS_PRODUCT) is None:
+                    raise RuntimeError(f"listing {date}: the listing pass made no hf_datasets")
                 curate_datasets(store, date)
     finally:
         client_module.utc_now_iso = original  # type: ignore[misc]

@@ -321,6 +321,14 @@ def curate_listing_batch(raw: pa.RecordBatch | pa.Table) -> pa.Table:
     column at a time; the rows that do not fit those types take the reference path
     (`dataset_row`, value by value), and both kinds are merged back in their original order.
     """
+    return typed_listing_batch(raw)[0]
+
+
+def typed_listing_batch(raw: pa.RecordBatch | pa.Table) -> tuple[pa.Table, bool]:
+    """`curate_listing_batch(raw)`, and whether every row fit the typed decode. Then the table
+    has every row, in order, and each object's `sha`, `lastModified` and `createdAt` were
+    strings or null: its `sha`, `last_modified` and `created_at` columns are the plan's
+    bookkeeping of those rows (`plan.bookkeeping_table`), with no second decode."""
     if isinstance(raw, pa.RecordBatch):
         raw = pa.Table.from_batches([raw])
     texts = raw.column("item").combine_chunks()
@@ -328,7 +336,7 @@ def curate_listing_batch(raw: pa.RecordBatch | pa.Table) -> pa.Table:
     positions, items = _decode_typed(texts)
     fast = _typed_table(requests.take(pa.array(positions, pa.int64())), items)
     if len(positions) == len(texts):
-        return fast
+        return fast, True
     typed = set(positions)
     others = pa.array([p for p in range(len(texts)) if p not in typed], pa.int64())
     kept, rows = _reference_rows(
@@ -339,4 +347,4 @@ def curate_listing_batch(raw: pa.RecordBatch | pa.Table) -> pa.Table:
     except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the JSON) has no UTF-8 form
         slow = pa.Table.from_pylist([_scrubbed(row) for row in rows], schema=HF_DATASETS)
     order = pc.sort_indices(pa.array(positions + kept, pa.int64()))
-    return pa.concat_tables([fast, slow]).take(order)
+    return pa.concat_tables([fast, slow]).take(order), False

@@ -49,6 +49,11 @@ from hf_croissant_assets.curate.croissant_parser import (
     parse_loaded,
 )
 from hf_croissant_assets.curate.listing_rows import curate_listing_batch
+from hf_croissant_assets.lake.listing_products import (
+    HF_DATASETS_PRODUCT,
+    consume_product,
+    listing_product,
+)
 from hf_croissant_assets.lake.sorted_stream import SortedCursor, gather_runs, sorted_batches_of
 from hf_croissant_assets.lake.store import LakeStore, WriteResult, background_writes
 from hf_croissant_assets.schema import (
@@ -60,10 +65,12 @@ from hf_croissant_assets.schema import (
     HF_CROISSANT,
     HF_CROISSANT_FIELDS,
     HF_CROISSANT_FILES,
+    HF_DATASETS,
     RECORDS_WRITE_KEY,
     SCHEMA_VERSION,
     SCHEMA_VERSION_KEY,
     strip_field_metadata,
+    with_version,
 )
 
 log = logging.getLogger(__name__)
@@ -76,9 +83,25 @@ def curate_datasets(
 ) -> WriteResult:
     """`_raw/listing` -> `hf_datasets` for one day; `audit` may veto publishing the new file.
 
-    Columnar: each batch's objects are decoded together and typed a column at a time
-    (`curate_listing_batch`); only objects of unexpected shape are typed one by one.
+    The file the listing pass already curated from the same pages is audited and published
+    when it is of the raw partition published now (`listing_products`); else the raw partition
+    is curated here. Columnar: each batch's objects are decoded together and typed a column at
+    a time (`curate_listing_batch`); only objects of unexpected shape are typed one by one.
     """
+    staged = listing_product(store, date, HF_DATASETS_PRODUCT)
+    if staged is not None:
+        try:
+            schema = pq.read_schema(staged.path, filesystem=store.fs)
+        except (OSError, pa.ArrowInvalid):
+            schema = None
+        expected = with_version(HF_DATASETS)
+        if schema is not None and schema.equals(expected) and schema.metadata == expected.metadata:
+            log.info("hf_datasets %s: the listing pass's file (%d rows)", date, staged.rows)
+            try:
+                return store.publish_file("hf_datasets", date, staged.path, staged.rows, audit)
+            finally:
+                consume_product(store, date, HF_DATASETS_PRODUCT)
+        consume_product(store, date, HF_DATASETS_PRODUCT)  # of another schema version
     with (
         store.writer("hf_datasets", date, audit=audit) as writer,
         background_writes(writer) as queued,  # sorted and spilled while the next is decoded

@@ -31,6 +31,7 @@ import pyarrow as pa
 from hf_croissant_assets.curate.listing_rows import parse_timestamp
 from hf_croissant_assets.hub.client import CroissantResponse, HubClient
 from hf_croissant_assets.ingest.plan import AssembleCounts, Plan, assemble_day, plan_day
+from hf_croissant_assets.lake.listing_products import BOOKKEEPING_PRODUCT, consume_product
 from hf_croissant_assets.lake.store import LakeStore, WriteResult, background_writes, validate_date
 from hf_croissant_assets.schema import (
     CARRIED_FROM_KEY,
@@ -468,6 +469,7 @@ async def crawl_croissant(
     pending = statuses.get("None", 0)
     carried = writer.rows - fetched_today - pending
     store.clear_staging(STAGING, date)
+    consume_product(store, date, BOOKKEEPING_PRODUCT)  # the listing pass's spool: used
     if store.is_s3:
         directory = journal_dir(store, date)
         if os.path.isdir(directory):

@@ -20,11 +20,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from hf_croissant_assets.curate.listing_rows import raw_listing_page
+from hf_croissant_assets.curate.listing_rows import raw_listing_page, typed_listing_batch
 from hf_croissant_assets.hub.client import HubClient
+from hf_croissant_assets.ingest.plan import SPOOL_SCHEMA, spool_of_typed, spool_rows
+from hf_croissant_assets.lake.listing_products import (
+    BOOKKEEPING_PRODUCT,
+    HF_DATASETS_PRODUCT,
+    PRODUCTS,
+    clear_products,
+    product_file,
+    publish_products,
+)
 from hf_croissant_assets.lake.store import (
+    COMPRESSION,
     ROW_GROUP_ROWS,
     LakeStore,
     PartitionWriter,
@@ -151,6 +162,100 @@ class _DirectWriter:
                 self._store.fs.delete_file(self._tmp)
 
 
+#: Rows decoded at once by the listing pass (as `curate_datasets` reads the raw partition).
+_PASS_ROWS = 8_192
+
+
+class _ListingPass:
+    """The listing pass's products (`listing_products`), made beside the direct file on the
+    checkpoint thread, from the same tables: the curated `hf_datasets` file and the plan's
+    spool. They are an optimisation: a failure here drops them (the steps then decode the raw
+    partition themselves, as before) and never fails the listing."""
+
+    def __init__(self, store: LakeStore, date: str) -> None:
+        self._store = store
+        self._date = date
+        self._dir = store.staging_dir(STAGING, date)
+        token = uuid.uuid4().hex
+        self._tmp = {name: f"{self._dir}/.{product_file(name)}.{token}.tmp" for name in PRODUCTS}
+        self._curated: PartitionWriter | None = None
+        self._spool_stream: Any = None
+        self._spool: pq.ParquetWriter | None = None
+        self._rows = 0  # raw rows so far: the next table's first position in the raw file
+        self._failed = False
+
+    def write(self, table: pa.Table) -> None:
+        if self._failed:
+            return
+        try:
+            if self._curated is None:
+                self._curated = self._store.partition_writer(
+                    "hf_datasets", self._tmp[HF_DATASETS_PRODUCT]
+                )
+                self._spool_stream = self._store.fs.open_output_stream(
+                    self._tmp[BOOKKEEPING_PRODUCT]
+                )
+                self._spool = pq.ParquetWriter(
+                    self._spool_stream, SPOOL_SCHEMA, compression=COMPRESSION
+                )
+            assert self._spool is not None
+            # in slices: a checkpoint's decoded objects are many times its bytes
+            for piece in table.to_batches(max_chunksize=_PASS_ROWS):
+                piece_table = pa.Table.from_batches([piece])
+                curated, every_row_typed = typed_listing_batch(piece_table)
+                self._curated.write(curated)
+                self._spool.write_table(
+                    spool_of_typed(piece_table, curated, self._rows)
+                    if every_row_typed
+                    else spool_rows(piece_table, self._rows)
+                )
+                self._rows += piece.num_rows
+        except Exception as exc:  # noqa: BLE001 - see the class docstring
+            self._drop(exc)
+
+    def close(self) -> dict[str, dict[str, Any]]:
+        """Finish both files; {product: {"file", "rows"}} in the staging folder ({}: none)."""
+        if self._failed or self._curated is None or self._spool is None:
+            return {}
+        started = time.monotonic()
+        try:
+            self._curated.close()
+            self._spool.close()
+            self._spool_stream.close()
+            rows = {HF_DATASETS_PRODUCT: self._curated.rows, BOOKKEEPING_PRODUCT: self._rows}
+            done = {}
+            for name in PRODUCTS:
+                self._store.fs.move(self._tmp[name], f"{self._dir}/{product_file(name)}")
+                done[name] = {"file": product_file(name), "rows": rows[name]}
+            log.info(
+                f"listing {self._date}: the listing pass's hf_datasets ({rows[HF_DATASETS_PRODUCT]} "
+                f"rows) and plan spool finished in {time.monotonic() - started:.1f} s"
+            )
+            return done
+        except Exception as exc:  # noqa: BLE001 - see the class docstring
+            self._drop(exc)
+            return {}
+
+    def _drop(self, exc: BaseException) -> None:
+        log.warning(
+            f"listing {self._date}: the listing pass's hf_datasets and plan spool are dropped "
+            f"({exc!r}); those steps will decode the raw partition instead"
+        )
+        self.abort()
+
+    def abort(self) -> None:
+        self._failed = True
+        if self._curated is not None:
+            self._curated.abort()
+        for closing in (self._spool, self._spool_stream):
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    closing.close()
+        for path in self._tmp.values():
+            with contextlib.suppress(OSError):
+                self._store.fs.delete_file(path)
+
+
 async def crawl_listing(
     client: HubClient,
     store: LakeStore,
@@ -195,6 +300,7 @@ async def crawl_listing(
     buffer: list[pa.Table] = []
     started = time.monotonic()
     direct = _DirectWriter(store, date) if not done and batches == 0 else None
+    products = _ListingPass(store, date) if direct is not None else None
     in_flight: asyncio.Future[None] | None = None
 
     def checkpoint(table: pa.Table | None, batch: int, state: dict[str, Any]) -> None:
@@ -203,10 +309,14 @@ async def crawl_listing(
             store.write_staging_table(STAGING, date, f"batch-{batch:06d}.parquet", table)
             if direct is not None:
                 direct.write(table)
+            if products is not None:
+                products.write(table)
         if state["done"] and direct is not None:
             rows = direct.close()
             if rows is not None:
                 state["complete"] = {"file": COMPLETE_FILE, "rows": rows}
+                if products is not None:
+                    state["products"] = products.close()
         store.write_state(STAGING, date, state)
 
     async def settle() -> None:
@@ -264,6 +374,8 @@ async def crawl_listing(
                 await settle()  # keep what was checkpointed; the first error is the one raised
             if direct is not None:
                 await asyncio.to_thread(direct.abort)
+            if products is not None:
+                await asyncio.to_thread(products.abort)
             raise
 
     rows = _staged_rows(store, date)
@@ -333,14 +445,39 @@ def publish_listing(
         clear_staging(store, date)  # the next run lists afresh instead of re-reading this one
         raise
     complete = _complete_file(store, date, rows)
+    clear_products(store, date)  # they describe the raw partition about to be replaced
     if complete is not None:
         result = store.publish_file("raw_listing", date, complete, rows)
+        products = _complete_products(store, date, rows)
+        if products:
+            publish_products(store, date, products)
     else:
         with store.writer("raw_listing", date, RAW_LISTING) as writer:
             writer.write(staged_batches(store, date))
         result = writer.result
     clear_staging(store, date)
     return result
+
+
+def _complete_products(store: LakeStore, date: str, rows: int) -> dict[str, tuple[str, int]]:
+    """The listing pass's products the state names, complete: {name: (path, rows)}, all of
+    them or none (`hf_datasets` may have fewer rows than the listing, never more)."""
+    state = store.read_state(STAGING, date) or {}
+    named = state.get("products")
+    if not isinstance(named, dict) or set(named) != set(PRODUCTS):
+        return {}
+    found: dict[str, tuple[str, int]] = {}
+    for name, entry in named.items():
+        if not isinstance(entry, dict) or entry.get("file") != product_file(name):
+            return {}
+        count = entry.get("rows")
+        if not isinstance(count, int) or count > rows:
+            return {}
+        path = f"{store.staging_dir(STAGING, date)}/{product_file(name)}"
+        if store.fs.get_file_info(path).type != pafs.FileType.File:
+            return {}
+        found[name] = (path, count)
+    return found
 
 
 async def snapshot_listing(

@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 
 from hf_croissant_assets.curate.listing_rows import hub_timestamps
 from hf_croissant_assets.hub.client import RETRY_STATUSES
+from hf_croissant_assets.lake.listing_products import BOOKKEEPING_PRODUCT, listing_product
 from hf_croissant_assets.lake.store import LakeStore, release_memory
 from hf_croissant_assets.schema import CROISSANT_RECORDS
 from hf_croissant_assets.settings import (
@@ -396,27 +397,64 @@ class Plan:
             self._finalizer()
 
 
-def _spool_listing(store: LakeStore, date: str, path: str) -> int:
-    """The listing's bookkeeping columns, decoded batch by batch exactly as `read_listing` does,
-    with the listing position (`_row`, for keep-first and the fetch order), into `path`."""
-    schema = pa.schema(
-        [
-            ("dataset", pa.string()),
-            ("sha", pa.string()),
-            ("last_modified", pa.timestamp("ms", tz="UTC")),
-            ("created_at", pa.timestamp("ms", tz="UTC")),
-            ("_row", pa.int64()),
-        ]
+#: The plan's spool of the listing: its bookkeeping columns and each row's position in the raw
+#: partition (`_row`: keep-first among repeated ids, and the fetch order).
+SPOOL_SCHEMA = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("sha", pa.string()),
+        ("last_modified", pa.timestamp("ms", tz="UTC")),
+        ("created_at", pa.timestamp("ms", tz="UTC")),
+        ("_row", pa.int64()),
+    ]
+)
+
+
+def spool_rows(raw: pa.Table, first_row: int) -> pa.Table:
+    """`SPOOL_SCHEMA` rows of raw listing rows (`id`, `item`) that start at position
+    `first_row` of the raw partition, decoded exactly as `read_listing` does."""
+    frame = bookkeeping_table(raw).with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + first_row).alias("_row"),
     )
+    return frame.to_arrow().cast(SPOOL_SCHEMA)
+
+
+def spool_of_typed(raw: pa.Table, curated: pa.Table, first_row: int) -> pa.Table:
+    """`spool_rows(raw, first_row)` without decoding the objects again, from `curated`: their
+    `hf_datasets` rows when every one fit the typed decode (`typed_listing_batch`), whose
+    `sha`, `last_modified` and `created_at` are then the bookkeeping's values exactly."""
+    if curated.num_rows != raw.num_rows:
+        raise ValueError("the curated rows are not those of the raw rows")
+    return pa.table(
+        {
+            "dataset": raw.column("id").cast(pa.string()),
+            "sha": curated.column("sha"),
+            "last_modified": curated.column("last_modified"),
+            "created_at": curated.column("created_at"),
+            "_row": pa.array(range(first_row, first_row + raw.num_rows), pa.int64()),
+        }
+    ).cast(SPOOL_SCHEMA)
+
+
+def _spool_listing(store: LakeStore, date: str, path: str) -> int:
+    """The listing's spool (`SPOOL_SCHEMA`) into the local file `path`: the one the listing pass
+    wrote (`listing_crawl.listing_product`) when it is of the published raw partition, else
+    the raw partition decoded batch by batch."""
+    staged = listing_product(store, date, BOOKKEEPING_PRODUCT)
+    if staged is not None:
+        try:
+            with store.fs.open_input_stream(staged.path) as src, open(path, "wb") as dst:
+                shutil.copyfileobj(src, dst, 8 * 1024 * 1024)
+            if pq.ParquetFile(path).schema_arrow.equals(SPOOL_SCHEMA):
+                return staged.rows
+        except (OSError, pa.ArrowInvalid) as exc:
+            log.warning("plan %s: the listing pass's spool is unreadable (%r); decoding", date, exc)
     rows = 0
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+    with pq.ParquetWriter(path, SPOOL_SCHEMA, compression="zstd") as writer:
         for batch in store.iter_batches(
             "raw_listing", date, columns=["id", "item"], batch_size=LISTING_SPOOL_ROWS
         ):
-            frame = bookkeeping_table(pa.Table.from_batches([batch])).with_columns(
-                (pl.int_range(pl.len(), dtype=pl.Int64) + rows).alias("_row"),
-            )
-            writer.write_table(frame.to_arrow().cast(schema))
+            writer.write_table(spool_rows(pa.Table.from_batches([batch]), rows))
             rows += batch.num_rows
     return rows
 

@@ -273,25 +273,10 @@ class LakeStore:
         written straight into the sorted layout (`PresortedPartitionWriter`, no spool, no sort),
         and a row out of order fails the write.
         """
-        schema = schema or DATASETS[dataset]
-        final = self.part_path(dataset, date)
         tmp_dir = self.path("_staging", "_tmp")
         self._mkdir(tmp_dir)
         tmp = f"{tmp_dir}/{DATASET_PREFIX[dataset].replace('/', '__')}-{date}-{uuid.uuid4().hex}.parquet"
-        sort_key = LAKE_DATASETS[dataset].sort_key
-        if sort_key is not None and sort_key not in schema.names:
-            sort_key = None
-        writer = (
-            PresortedPartitionWriter(self.fs, tmp, schema, sort_key=sort_key)
-            if presorted and sort_key is not None
-            else PartitionWriter(
-                self.fs,
-                tmp,
-                schema,
-                sort_key=sort_key,
-                row_group_rows=LAKE_DATASETS[dataset].row_group_rows,
-            )
-        )
+        writer = self.partition_writer(dataset, tmp, schema, presorted)
         try:
             yield writer
             writer.close()
@@ -299,34 +284,64 @@ class LakeStore:
             writer.abort()
             self._delete_quietly(tmp)
             raise
+        writer.published(self.publish_file(dataset, date, tmp, writer.rows, audit, writer.bytes))
+
+    def partition_writer(
+        self, dataset: str, path: str, schema: pa.Schema | None = None, presorted: bool = False
+    ) -> PartitionWriter:
+        """A writer of `dataset`'s file at `path` in its layout (sort key, row groups, schema
+        version): what `writer` publishes, also for a file written ahead of its step (e.g. the
+        listing pass's `hf_datasets`), so both give the same file."""
+        schema = schema or DATASETS[dataset]
+        sort_key = LAKE_DATASETS[dataset].sort_key
+        if sort_key is not None and sort_key not in schema.names:
+            sort_key = None
+        if presorted and sort_key is not None:
+            return PresortedPartitionWriter(self.fs, path, schema, sort_key=sort_key)
+        return PartitionWriter(
+            self.fs,
+            path,
+            schema,
+            sort_key=sort_key,
+            row_group_rows=LAKE_DATASETS[dataset].row_group_rows,
+        )
+
+    def publish_file(
+        self,
+        dataset: str,
+        date: str,
+        path: str,
+        rows: int,
+        audit: Callable[[pq.ParquetFile], None] | None = None,
+        size: int | None = None,
+    ) -> WriteResult:
+        """Publish a complete parquet file of this store (written by `writer`, or elsewhere,
+        e.g. by a crawl as it went) as the day's partition: moved onto its key, so a reader
+        sees the old partition or the new one, never half.
+
+        `audit` sees the file first (write-audit-publish): if it raises, the file is kept under
+        `_staging/rejected/` for inspection and not published.
+        """
         if audit is not None:
             try:
-                with self.fs.open_input_file(tmp) as f:
+                with self.fs.open_input_file(path) as f:
                     audit(pq.ParquetFile(f))
             except BaseException:
                 rejected = self.path(
                     "_staging", "rejected", DATASET_PREFIX[dataset], f"date={date}"
                 )
                 self._mkdir(rejected)
-                self.fs.move(tmp, f"{rejected}/{PART_FILE}")
+                self.fs.move(path, f"{rejected}/{PART_FILE}")
                 raise
+        final = self.part_path(dataset, date)
+        if size is None:
+            size = self.fs.get_file_info(path).size or 0
         try:
             self._mkdir(self.partition_dir(dataset, date))
-            self.fs.move(tmp, final)
+            self.fs.move(path, final)
         except BaseException:
-            self._delete_quietly(tmp)
+            self._delete_quietly(path)
             raise
-        self._remove_stale_parts(dataset, date)
-        writer.published(WriteResult(path=self.url(final), rows=writer.rows, bytes=writer.bytes))
-
-    def publish_file(self, dataset: str, date: str, path: str, rows: int) -> WriteResult:
-        """Publish a complete parquet file of this store (written elsewhere, e.g. by a crawl
-        as it went) as the day's partition: moved onto its key, like `writer` does with its
-        temporary file, so a reader sees the old partition or the new one, never half."""
-        final = self.part_path(dataset, date)
-        self._mkdir(self.partition_dir(dataset, date))
-        size = self.fs.get_file_info(path).size or 0
-        self.fs.move(path, final)
         self._remove_stale_parts(dataset, date)
         return WriteResult(path=self.url(final), rows=rows, bytes=size)
 
