@@ -83,31 +83,38 @@ def curate_datasets(
 ) -> WriteResult:
     """`_raw/listing` -> `hf_datasets` for one day; `audit` may veto publishing the new file.
 
-    The file the listing pass already curated from the same pages is audited and published
-    when it is of the raw partition published now (`listing_products`); else the raw partition
-    is curated here. Columnar: each batch's objects are decoded together and typed a column at
+    The rows the listing pass already curated from the same pages are sorted and written
+    when they are of the raw partition published now (`listing_products`); else the raw
+    partition is curated here. Columnar: each batch's objects are decoded together and typed a column at
     a time (`curate_listing_batch`); only objects of unexpected shape are typed one by one.
     """
     staged = listing_product(store, date, HF_DATASETS_PRODUCT)
+    batches: Iterator[pa.RecordBatch | pa.Table] | None = None
     if staged is not None:
         try:
-            schema = pq.read_schema(staged.path, filesystem=store.fs)
-        except (OSError, pa.ArrowInvalid):
-            schema = None
-        expected = with_version(HF_DATASETS)
-        if schema is not None and schema.equals(expected) and schema.metadata == expected.metadata:
-            log.info("hf_datasets %s: the listing pass's file (%d rows)", date, staged.rows)
-            try:
-                return store.publish_file("hf_datasets", date, staged.path, staged.rows, audit)
-            finally:
-                consume_product(store, date, HF_DATASETS_PRODUCT)
-        consume_product(store, date, HF_DATASETS_PRODUCT)  # of another schema version
-    with (
-        store.writer("hf_datasets", date, audit=audit) as writer,
-        background_writes(writer) as queued,  # sorted and spilled while the next is decoded
-    ):
-        for batch in store.iter_batches("raw_listing", date, batch_size=batch_size):
-            queued.write(curate_listing_batch(batch))
+            product = pq.ParquetFile(store.fs.open_input_file(staged.path), pre_buffer=False)
+            expected = with_version(HF_DATASETS)
+            schema = product.schema_arrow
+            if schema.equals(expected) and schema.metadata == expected.metadata:
+                log.info("hf_datasets %s: from the listing pass (%d rows)", date, staged.rows)
+                batches = product.iter_batches(batch_size=batch_size)
+        except (OSError, pa.ArrowInvalid) as exc:
+            log.warning("hf_datasets %s: the listing pass's rows are unreadable (%r)", date, exc)
+    if batches is None:
+        batches = (
+            curate_listing_batch(batch)
+            for batch in store.iter_batches("raw_listing", date, batch_size=batch_size)
+        )
+    try:
+        with (
+            store.writer("hf_datasets", date, audit=audit) as writer,
+            background_writes(writer) as queued,  # sorted and spilled while the next is decoded
+        ):
+            for batch in batches:
+                queued.write(batch)
+    finally:
+        if staged is not None:
+            consume_product(store, date, HF_DATASETS_PRODUCT)  # used, or of no use
     return writer.result
 
 

@@ -42,7 +42,7 @@ from hf_croissant_assets.lake.store import (
     WriteResult,
     release_memory,
 )
-from hf_croissant_assets.schema import LISTING_EXPAND, RAW_LISTING, with_version
+from hf_croissant_assets.schema import HF_DATASETS, LISTING_EXPAND, RAW_LISTING, with_version
 from hf_croissant_assets.settings import DEFAULT_ROW_DROP_TOLERANCE, env_name
 
 log = logging.getLogger(__name__)
@@ -168,9 +168,10 @@ _PASS_ROWS = 8_192
 
 class _ListingPass:
     """The listing pass's products (`listing_products`), made beside the direct file on the
-    checkpoint thread, from the same tables: the curated `hf_datasets` file and the plan's
-    spool. They are an optimisation: a failure here drops them (the steps then decode the raw
-    partition themselves, as before) and never fails the listing."""
+    checkpoint thread, from the same tables: the curated `hf_datasets` rows and the plan's
+    spool, both in listing order (sorting `hf_datasets` is left to its own step, so the listing
+    ends with its last page). They are an optimisation: a failure here drops them (the steps
+    then decode the raw partition themselves, as before) and never fails the listing."""
 
     def __init__(self, store: LakeStore, date: str) -> None:
         self._store = store
@@ -178,9 +179,10 @@ class _ListingPass:
         self._dir = store.staging_dir(STAGING, date)
         token = uuid.uuid4().hex
         self._tmp = {name: f"{self._dir}/.{product_file(name)}.{token}.tmp" for name in PRODUCTS}
-        self._curated: PartitionWriter | None = None
-        self._spool_stream: Any = None
+        self._streams: list[Any] = []
+        self._curated: pq.ParquetWriter | None = None
         self._spool: pq.ParquetWriter | None = None
+        self._curated_rows = 0
         self._rows = 0  # raw rows so far: the next table's first position in the raw file
         self._failed = False
 
@@ -189,21 +191,15 @@ class _ListingPass:
             return
         try:
             if self._curated is None:
-                self._curated = self._store.partition_writer(
-                    "hf_datasets", self._tmp[HF_DATASETS_PRODUCT]
-                )
-                self._spool_stream = self._store.fs.open_output_stream(
-                    self._tmp[BOOKKEEPING_PRODUCT]
-                )
-                self._spool = pq.ParquetWriter(
-                    self._spool_stream, SPOOL_SCHEMA, compression=COMPRESSION
-                )
+                self._curated = self._open(HF_DATASETS_PRODUCT, with_version(HF_DATASETS))
+                self._spool = self._open(BOOKKEEPING_PRODUCT, SPOOL_SCHEMA)
             assert self._spool is not None
             # in slices: a checkpoint's decoded objects are many times its bytes
             for piece in table.to_batches(max_chunksize=_PASS_ROWS):
                 piece_table = pa.Table.from_batches([piece])
                 curated, every_row_typed = typed_listing_batch(piece_table)
-                self._curated.write(curated)
+                self._curated.write_table(curated)
+                self._curated_rows += curated.num_rows
                 self._spool.write_table(
                     spool_of_typed(piece_table, curated, self._rows)
                     if every_row_typed
@@ -221,8 +217,9 @@ class _ListingPass:
         try:
             self._curated.close()
             self._spool.close()
-            self._spool_stream.close()
-            rows = {HF_DATASETS_PRODUCT: self._curated.rows, BOOKKEEPING_PRODUCT: self._rows}
+            for stream in self._streams:
+                stream.close()
+            rows = {HF_DATASETS_PRODUCT: self._curated_rows, BOOKKEEPING_PRODUCT: self._rows}
             done = {}
             for name in PRODUCTS:
                 self._store.fs.move(self._tmp[name], f"{self._dir}/{product_file(name)}")
@@ -236,6 +233,11 @@ class _ListingPass:
             self._drop(exc)
             return {}
 
+    def _open(self, name: str, schema: pa.Schema) -> pq.ParquetWriter:
+        stream = self._store.fs.open_output_stream(self._tmp[name])
+        self._streams.append(stream)
+        return pq.ParquetWriter(stream, schema, compression=COMPRESSION)
+
     def _drop(self, exc: BaseException) -> None:
         log.warning(
             f"listing {self._date}: the listing pass's hf_datasets and plan spool are dropped "
@@ -245,9 +247,7 @@ class _ListingPass:
 
     def abort(self) -> None:
         self._failed = True
-        if self._curated is not None:
-            self._curated.abort()
-        for closing in (self._spool, self._spool_stream):
+        for closing in (self._curated, self._spool, *self._streams):
             if closing is not None:
                 with contextlib.suppress(Exception):
                     closing.close()
@@ -450,7 +450,15 @@ def publish_listing(
         result = store.publish_file("raw_listing", date, complete, rows)
         products = _complete_products(store, date, rows)
         if products:
-            publish_products(store, date, products)
+            try:
+                publish_products(store, date, products)
+            except Exception as exc:  # noqa: BLE001 - an optimisation: never fails the listing
+                log.warning(
+                    f"listing {date}: the listing pass's products could not be kept ({exc!r}); "
+                    "the next steps will decode the raw partition instead"
+                )
+                with contextlib.suppress(Exception):
+                    clear_products(store, date)
     else:
         with store.writer("raw_listing", date, RAW_LISTING) as writer:
             writer.write(staged_batches(store, date))
@@ -472,6 +480,8 @@ def _complete_products(store: LakeStore, date: str, rows: int) -> dict[str, tupl
             return {}
         count = entry.get("rows")
         if not isinstance(count, int) or count > rows:
+            return {}
+        if name == BOOKKEEPING_PRODUCT and count != rows:  # one spool row per raw row
             return {}
         path = f"{store.staging_dir(STAGING, date)}/{product_file(name)}"
         if store.fs.get_file_info(path).type != pafs.FileType.File:

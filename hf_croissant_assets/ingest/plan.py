@@ -445,7 +445,8 @@ def _spool_listing(store: LakeStore, date: str, path: str) -> int:
         try:
             with store.fs.open_input_stream(staged.path) as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst, 8 * 1024 * 1024)
-            if pq.ParquetFile(path).schema_arrow.equals(SPOOL_SCHEMA):
+            copied = pq.ParquetFile(path)
+            if copied.schema_arrow.equals(SPOOL_SCHEMA) and copied.metadata.num_rows == staged.rows:
                 return staged.rows
         except (OSError, pa.ArrowInvalid) as exc:
             log.warning("plan %s: the listing pass's spool is unreadable (%r); decoding", date, exc)

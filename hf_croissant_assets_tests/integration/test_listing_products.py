@@ -91,7 +91,7 @@ def test_hf_datasets_is_the_file_the_listing_pass_curated(listed, monkeypatch):
         written = curate_datasets(ours, DATE)
     assert written.rows == expected.rows > 700
     assert _file(ours, "hf_datasets") == _file(reference, "hf_datasets")  # rows, groups, metadata
-    # used once: its file was moved into place; the plan's spool stays for the crawl
+    # used once: its rows were read; the plan's spool stays for the crawl
     assert listing_product(ours, DATE, HF_DATASETS_PRODUCT) is None
     assert listing_product(ours, DATE, BOOKKEEPING_PRODUCT) is not None
 
@@ -209,3 +209,18 @@ def test_the_spool_taken_from_typed_rows_equals_the_decoded_one(listed):
     assert not typed_listing_batch(raw)[1]
     with pytest.raises(ValueError):
         spool_of_typed(raw, curated, 0)
+
+
+def test_products_that_cannot_be_kept_cost_the_listing_nothing(tmp_path, monkeypatch, caplog):
+    store = LakeStore(str(tmp_path / "lake"))
+
+    def refused(*args, **kwargs):
+        raise OSError("access denied")
+
+    monkeypatch.setattr(listing_crawl, "publish_products", refused)
+    with caplog.at_level(logging.WARNING), running_emulator(datasets=700, seed=3) as emu:
+        result = _list(emu, store)
+    assert result.rows == 700 and store.num_rows("raw_listing", DATE) == 700
+    assert "could not be kept" in caplog.text and "access denied" in caplog.text
+    assert listing_product(store, DATE, HF_DATASETS_PRODUCT) is None
+    assert curate_datasets(store, DATE).rows == 700
