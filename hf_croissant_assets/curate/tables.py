@@ -83,16 +83,18 @@ def curate_datasets(
 ) -> WriteResult:
     """`_raw/listing` -> `hf_datasets` for one day; `audit` may veto publishing the new file.
 
-    The rows the listing pass already curated from the same pages are sorted and written
-    when they are of the raw partition published now (`listing_products`); else the raw
-    partition is curated here. Columnar: each batch's objects are decoded together and typed a column at
-    a time (`curate_listing_batch`); only objects of unexpected shape are typed one by one.
+    The rows the listing pass already curated from the same pages are sorted and written when
+    they are of the raw partition published now (`listing_products`); else the raw partition is
+    curated here. Columnar: each batch's objects are decoded together and typed a column at a
+    time (`curate_listing_batch`); only objects of unexpected shape are typed one by one.
     """
     staged = listing_product(store, date, HF_DATASETS_PRODUCT)
     batches: Iterator[pa.RecordBatch | pa.Table] | None = None
+    source = None
     if staged is not None:
         try:
-            product = pq.ParquetFile(store.fs.open_input_file(staged.path), pre_buffer=False)
+            source = store.fs.open_input_file(staged.path)
+            product = pq.ParquetFile(source, pre_buffer=False)
             expected = with_version(HF_DATASETS)
             schema = product.schema_arrow
             if schema.equals(expected) and schema.metadata == expected.metadata:
@@ -113,6 +115,8 @@ def curate_datasets(
             for batch in batches:
                 queued.write(batch)
     finally:
+        if source is not None:
+            source.close()
         if staged is not None:
             consume_product(store, date, HF_DATASETS_PRODUCT)  # used, or of no use
     return writer.result
