@@ -438,7 +438,7 @@ def spool_of_typed(raw: pa.Table, curated: pa.Table, first_row: int) -> pa.Table
 
 def _spool_listing(store: LakeStore, date: str, path: str) -> int:
     """The listing's spool (`SPOOL_SCHEMA`) into the local file `path`: the one the listing pass
-    wrote (`listing_crawl.listing_product`) when it is of the published raw partition, else
+    wrote (`lake.listing_products`) when it is of the published raw partition, else
     the raw partition decoded batch by batch."""
     staged = listing_product(store, date, BOOKKEEPING_PRODUCT)
     if staged is not None:

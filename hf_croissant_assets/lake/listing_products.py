@@ -4,8 +4,8 @@ A listing that starts from nothing staged writes the raw partition's file as it 
 worker thread it also decodes each checkpoint's objects into the two things the day's next steps
 would otherwise decode the whole raw partition again for:
 
-- `hf_datasets`: the curated table's file, complete and sorted (the `hf_datasets` step audits
-  and publishes it instead of re-reading and re-typing ~500k objects);
+- `hf_datasets`: the curated table's rows, in listing order (the `hf_datasets` step sorts them
+  into its file, audited as before, instead of re-reading and re-typing ~500k objects);
 - `bookkeeping`: the plan's spool of the listing (`plan.SPOOL_SCHEMA`).
 
 That work runs while the Hub renders the next pages, so it costs the listing little wall time
@@ -14,8 +14,8 @@ That work runs while the Hub renders the next pages, so it costs the listing lit
 The products are published next to the raw partition in `_staging/listing_products/date=D/`
 with the raw file's row count and size. A step uses a product only when those still describe
 the published raw partition; any other case (a resumed listing, a raw partition written another
-way, a product missing or unreadable) takes the step's own path from the raw partition, which
-gives the same rows.
+way, a product missing, unreadable or of another schema version) takes the step's own path
+from the raw partition, which gives the same rows.
 """
 
 from __future__ import annotations

@@ -276,7 +276,21 @@ class LakeStore:
         tmp_dir = self.path("_staging", "_tmp")
         self._mkdir(tmp_dir)
         tmp = f"{tmp_dir}/{DATASET_PREFIX[dataset].replace('/', '__')}-{date}-{uuid.uuid4().hex}.parquet"
-        writer = self.partition_writer(dataset, tmp, schema, presorted)
+        schema = schema or DATASETS[dataset]
+        sort_key = LAKE_DATASETS[dataset].sort_key
+        if sort_key is not None and sort_key not in schema.names:
+            sort_key = None
+        writer = (
+            PresortedPartitionWriter(self.fs, tmp, schema, sort_key=sort_key)
+            if presorted and sort_key is not None
+            else PartitionWriter(
+                self.fs,
+                tmp,
+                schema,
+                sort_key=sort_key,
+                row_group_rows=LAKE_DATASETS[dataset].row_group_rows,
+            )
+        )
         try:
             yield writer
             writer.close()
@@ -285,26 +299,6 @@ class LakeStore:
             self._delete_quietly(tmp)
             raise
         writer.published(self.publish_file(dataset, date, tmp, writer.rows, audit, writer.bytes))
-
-    def partition_writer(
-        self, dataset: str, path: str, schema: pa.Schema | None = None, presorted: bool = False
-    ) -> PartitionWriter:
-        """A writer of `dataset`'s file at `path` in its layout (sort key, row groups, schema
-        version): what `writer` publishes, also for a file written ahead of its step (e.g. the
-        listing pass's `hf_datasets`), so both give the same file."""
-        schema = schema or DATASETS[dataset]
-        sort_key = LAKE_DATASETS[dataset].sort_key
-        if sort_key is not None and sort_key not in schema.names:
-            sort_key = None
-        if presorted and sort_key is not None:
-            return PresortedPartitionWriter(self.fs, path, schema, sort_key=sort_key)
-        return PartitionWriter(
-            self.fs,
-            path,
-            schema,
-            sort_key=sort_key,
-            row_group_rows=LAKE_DATASETS[dataset].row_group_rows,
-        )
 
     def publish_file(
         self,
