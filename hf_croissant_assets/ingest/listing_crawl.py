@@ -213,7 +213,6 @@ class _ListingPass:
         """Finish both files; {product: {"file", "rows"}} in the staging folder ({}: none)."""
         if self._failed or self._curated is None or self._spool is None:
             return {}
-        started = time.monotonic()
         try:
             self._curated.close()
             self._spool.close()
@@ -225,8 +224,8 @@ class _ListingPass:
                 self._store.fs.move(self._tmp[name], f"{self._dir}/{product_file(name)}")
                 done[name] = {"file": product_file(name), "rows": rows[name]}
             log.info(
-                f"listing {self._date}: the listing pass's hf_datasets ({rows[HF_DATASETS_PRODUCT]} "
-                f"rows) and plan spool finished in {time.monotonic() - started:.1f} s"
+                f"listing {self._date}: the listing pass kept {rows[HF_DATASETS_PRODUCT]} "
+                f"hf_datasets rows and the plan's spool"
             )
             return done
         except Exception as exc:  # noqa: BLE001 - see the class docstring
